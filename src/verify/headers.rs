@@ -1,0 +1,187 @@
+//! Reading the `svix-*` / `webhook-*` headers and the signature list.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use http::HeaderMap;
+
+use super::VerifyError;
+
+/// The length of an HMAC-SHA256 tag.
+pub(crate) const TAG_LEN: usize = 32;
+
+/// One header of the scheme, under its Svix name and its unbranded Standard Webhooks twin.
+struct SchemeHeader {
+    svix: &'static str,
+    unbranded: &'static str,
+}
+
+const ID: SchemeHeader = SchemeHeader {
+    svix: "svix-id",
+    unbranded: "webhook-id",
+};
+const TIMESTAMP: SchemeHeader = SchemeHeader {
+    svix: "svix-timestamp",
+    unbranded: "webhook-timestamp",
+};
+const SIGNATURE: SchemeHeader = SchemeHeader {
+    svix: "svix-signature",
+    unbranded: "webhook-signature",
+};
+
+/// The three scheme headers of a delivery, read but not yet checked against the clock or a secret.
+#[derive(Debug)]
+pub(crate) struct SchemeHeaders<'a> {
+    pub(crate) id: &'a str,
+    /// The timestamp exactly as sent: it is what was signed.
+    pub(crate) timestamp_text: &'a str,
+    pub(crate) timestamp: i64,
+    pub(crate) signatures: &'a str,
+}
+
+impl<'a> SchemeHeaders<'a> {
+    /// Reads the headers; `HeaderMap` names are already case-insensitive.
+    pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, VerifyError> {
+        let id = read_header(headers, &ID)?;
+        let timestamp_text = read_header(headers, &TIMESTAMP)?;
+        let signatures = read_header(headers, &SIGNATURE)?;
+        if id.is_empty() {
+            return Err(VerifyError::InvalidHeader { name: ID.svix });
+        }
+        Ok(Self {
+            id,
+            timestamp_text,
+            timestamp: parse_timestamp(timestamp_text)?,
+            signatures,
+        })
+    }
+}
+
+/// Each header falls back to its `webhook-*` twin on its own, as the `svix` crate does.
+fn read_header<'a>(headers: &'a HeaderMap, header: &SchemeHeader) -> Result<&'a str, VerifyError> {
+    headers
+        .get(header.svix)
+        .or_else(|| headers.get(header.unbranded))
+        .ok_or(VerifyError::MissingHeader { name: header.svix })?
+        .to_str()
+        .map_err(|_| VerifyError::InvalidHeader { name: header.svix })
+}
+
+/// Only plain ASCII digits: `i64::from_str` would also take a sign, which no sender writes.
+fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(VerifyError::InvalidTimestamp);
+    }
+    text.parse().map_err(|_| VerifyError::InvalidTimestamp)
+}
+
+/// The decoded `v1` signatures of a signature header, skipping every entry that is not
+/// `v1,<base64 of exactly 32 bytes>`: other versions, malformed, empty and truncated entries can never
+/// match, so they are dropped here rather than compared.
+pub(crate) fn v1_signatures(header: &str) -> impl Iterator<Item = [u8; TAG_LEN]> + '_ {
+    header.split_ascii_whitespace().filter_map(|entry| {
+        let (version, encoded) = entry.split_once(',')?;
+        if version != "v1" {
+            return None;
+        }
+        // base64 of 32 bytes is 44 characters; anything longer cannot fit and is refused unread.
+        let mut tag = [0u8; TAG_LEN];
+        match STANDARD.decode_slice(encoded, &mut tag) {
+            Ok(TAG_LEN) => Some(tag),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn svix_names_win_over_unbranded_twins() {
+        let map = headers(&[
+            ("svix-id", "msg_svix"),
+            ("webhook-id", "msg_unbranded"),
+            ("svix-timestamp", "10"),
+            ("webhook-signature", "v1,x"),
+        ]);
+        let read = SchemeHeaders::read(&map).unwrap();
+        assert_eq!(read.id, "msg_svix");
+        assert_eq!(read.timestamp, 10);
+        assert_eq!(read.signatures, "v1,x");
+    }
+
+    #[test]
+    fn missing_headers_are_named_by_their_svix_name() {
+        let map = headers(&[("webhook-id", "msg"), ("webhook-signature", "v1,x")]);
+        assert_eq!(
+            SchemeHeaders::read(&map).unwrap_err(),
+            VerifyError::MissingHeader {
+                name: "svix-timestamp"
+            }
+        );
+    }
+
+    #[test]
+    fn non_ascii_and_empty_ids_are_invalid_headers() {
+        let mut map = headers(&[("svix-timestamp", "1"), ("svix-signature", "v1,x")]);
+        map.insert("svix-id", HeaderValue::from_bytes(b"msg_\xff").unwrap());
+        assert_eq!(
+            SchemeHeaders::read(&map).unwrap_err(),
+            VerifyError::InvalidHeader { name: "svix-id" }
+        );
+        map.insert("svix-id", HeaderValue::from_static(""));
+        assert_eq!(
+            SchemeHeaders::read(&map).unwrap_err(),
+            VerifyError::InvalidHeader { name: "svix-id" }
+        );
+    }
+
+    #[test]
+    fn timestamps_are_plain_non_negative_i64_decimals() {
+        assert_eq!(parse_timestamp("0"), Ok(0));
+        assert_eq!(parse_timestamp("1700000000"), Ok(1_700_000_000));
+        assert_eq!(parse_timestamp(&i64::MAX.to_string()), Ok(i64::MAX));
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1.5",
+            "1e9",
+            "abc",
+            "9223372036854775808",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                parse_timestamp(bad),
+                Err(VerifyError::InvalidTimestamp),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_timestamp(&i64::MIN.to_string()),
+            Err(VerifyError::InvalidTimestamp)
+        );
+    }
+
+    #[test]
+    fn only_well_formed_v1_entries_are_kept() {
+        let tag = STANDARD.encode([7u8; TAG_LEN]);
+        let truncated = STANDARD.encode([7u8; TAG_LEN - 1]);
+        let long = STANDARD.encode([7u8; TAG_LEN + 1]);
+        let header = format!(
+            "v2,{tag} v1,{truncated} v1, v1 ,{tag} v1,{long} garbage v1,{tag}  v1,not-base64 v1,{tag}"
+        );
+        let found: Vec<[u8; TAG_LEN]> = v1_signatures(&header).collect();
+        assert_eq!(found, vec![[7u8; TAG_LEN]; 2]);
+    }
+}

@@ -1,0 +1,358 @@
+//! The Standard Webhooks (Svix) signature scheme, free of any framework.
+//!
+//! [`Verifier::verify`] takes the request headers and the raw body bytes and returns the
+//! [`Delivery`] or the [`VerifyError`] saying why it was refused. Use it directly in frameworks other
+//! than tower, in queue consumers, or in tests; the `ClerkWebhookLayer`
+//! uses it for you.
+
+mod delivery;
+mod error;
+mod headers;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use http::header::InvalidHeaderValue;
+use http::{HeaderMap, HeaderValue};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub use self::delivery::Delivery;
+pub use self::error::VerifyError;
+use self::headers::{v1_signatures, SchemeHeaders};
+use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
+
+/// How far `svix-timestamp` may lie from now, either way, by default: 5 minutes, as in Svix.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+type HmacSha256 = Hmac<Sha256>;
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Verifies Clerk webhook deliveries: headers and raw body in, [`Delivery`] or [`VerifyError`] out.
+///
+/// It accepts a delivery when its timestamp lies within the tolerance of now and one of the `v1`
+/// signatures in `svix-signature` is the HMAC-SHA256 of `{svix-id}.{svix-timestamp}.{body}` under one
+/// of its secrets. Several secrets can be configured to rotate keys without downtime.
+///
+/// ```
+/// use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+/// use std::time::{Duration, SystemTime};
+///
+/// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+///     .with_tolerance(Duration::from_secs(120));
+///
+/// // Build a signed request the way Svix does.
+/// let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?.as_secs() as i64;
+/// let body = br#"{"type":"user.created","data":{"id":"user_1"}}"#;
+/// let headers = verifier.signed_headers("msg_1", now, body)?;
+///
+/// let delivery = verifier.verify(&headers, body)?;
+/// assert_eq!(delivery.id(), "msg_1");
+///
+/// // One flipped byte and it is refused.
+/// let tampered = br#"{"type":"user.created","data":{"id":"user_2"}}"#;
+/// assert_eq!(verifier.verify(&headers, tampered), Err(VerifyError::InvalidSignature));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    /// One keyed HMAC per secret, cloned per delivery so the key schedule is computed once.
+    keys: Vec<HmacSha256>,
+    tolerance: Duration,
+    clock: Option<Clock>,
+}
+
+impl Verifier {
+    /// A verifier accepting deliveries signed with `secret`, with the default 5-minute tolerance.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    pub fn new(secret: SigningSecret) -> Self {
+        Self {
+            keys: vec![keyed_mac(&secret)],
+            tolerance: DEFAULT_TOLERANCE,
+            clock: None,
+        }
+    }
+
+    /// A verifier with the secret(s) in `CLERK_WEBHOOK_SIGNING_SECRET`, or else in
+    /// `CLERK_WEBHOOK_SECRET`.
+    ///
+    /// A variable may hold several whitespace-separated secrets (for rotation); surrounding whitespace,
+    /// such as a trailing newline from an env file, is ignored, and a blank variable counts as unset.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when neither variable is set, or a secret in it is malformed. Call this at
+    /// startup so a misconfiguration stops the process instead of failing every delivery.
+    ///
+    /// ```no_run
+    /// use clerk_webhooks::Verifier;
+    ///
+    /// let verifier = Verifier::from_env()?;
+    /// # Ok::<(), clerk_webhooks::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut secrets = secrets_from_env(|name| std::env::var_os(name))?.into_iter();
+        // `secrets_from_env` never returns an empty list: a blank variable is `MissingSecret`.
+        let first = secrets.next().ok_or(ConfigError::MissingSecret)?;
+        Ok(secrets.fold(Self::new(first), Self::with_secret))
+    }
+
+    /// Also accepts deliveries signed with `secret`. Add the new secret before Clerk starts using it,
+    /// remove the old one after.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .with_secret(SigningSecret::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?);
+    /// assert_eq!(verifier.secret_count(), 2);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_secret(mut self, secret: SigningSecret) -> Self {
+        self.keys.push(keyed_mac(&secret));
+        self
+    }
+
+    /// How far `svix-timestamp` may lie from now in either direction (default 5 minutes, inclusive).
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    /// use std::time::Duration;
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .with_tolerance(Duration::from_secs(60));
+    /// assert_eq!(verifier.tolerance(), Duration::from_secs(60));
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Reads the current time from `clock` instead of the system clock, in [`verify`](Self::verify)
+    /// and everything built on it (the layer included). Meant for tests.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .with_clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// let headers = verifier.signed_headers("msg_1", 1_700_000_000, b"{}")?;
+    /// assert!(verifier.verify(&headers, b"{}").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The configured tolerance.
+    ///
+    /// ```
+    /// # use clerk_webhooks::{SigningSecret, Verifier, DEFAULT_TOLERANCE};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// assert_eq!(verifier.tolerance(), DEFAULT_TOLERANCE);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    pub fn tolerance(&self) -> Duration {
+        self.tolerance
+    }
+
+    /// How many secrets are accepted.
+    ///
+    /// ```
+    /// # use clerk_webhooks::{SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// assert_eq!(verifier.secret_count(), 1);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    pub fn secret_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Verifies a delivery against the current time (the system clock, or the one set with
+    /// [`with_clock`](Self::with_clock)).
+    ///
+    /// `body` must be the raw bytes as received: verify before parsing, never a re-serialization.
+    ///
+    /// # Errors
+    ///
+    /// The [`VerifyError`] saying why the delivery is refused. Checks run in this order: headers,
+    /// timestamp format, timestamp window, signature.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+    /// use http::HeaderMap;
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let err = verifier.verify(&HeaderMap::new(), b"{}").unwrap_err();
+    /// assert_eq!(err, VerifyError::MissingHeader { name: "svix-id" });
+    /// assert_eq!(err.code(), "missing_header");
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Delivery, VerifyError> {
+        let now = match &self.clock {
+            Some(clock) => clock(),
+            None => SystemTime::now(),
+        };
+        self.verify_at(headers, body, now)
+    }
+
+    /// Verifies a delivery as if the current time were `now`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`verify`](Self::verify).
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let headers = verifier.signed_headers("msg_1", 1_700_000_000, b"{}")?;
+    /// let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
+    ///
+    /// assert!(verifier.verify_at(&headers, b"{}", at(1_700_000_300)).is_ok());
+    /// assert_eq!(
+    ///     verifier.verify_at(&headers, b"{}", at(1_700_000_301)),
+    ///     Err(VerifyError::TimestampTooOld { timestamp: 1_700_000_000 })
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_at(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Delivery, VerifyError> {
+        let scheme = SchemeHeaders::read(headers)?;
+        self.check_window(scheme.timestamp, now)?;
+        let authentic = self.keys.iter().any(|key| {
+            let expected = tag(key, scheme.id, scheme.timestamp_text, body);
+            v1_signatures(scheme.signatures).any(|candidate| bool::from(candidate.ct_eq(&expected)))
+        });
+        if !authentic {
+            return Err(VerifyError::InvalidSignature);
+        }
+        Ok(Delivery::new(scheme.id, scheme.timestamp))
+    }
+
+    /// The `svix-signature` value (`v1,<base64>`) for a message, signed with the first secret.
+    ///
+    /// Use it to build signed requests in tests, or to sign deliveries you send yourself.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    ///
+    /// // The vector published in the svix crate's own tests.
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?);
+    /// let signature = verifier.sign(
+    ///     "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+    ///     1649367553,
+    ///     br#"{"email":"test@example.com","username":"test_user"}"#,
+    /// );
+    /// assert_eq!(signature, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+        let tag = tag(&self.keys[0], msg_id, &timestamp.to_string(), body);
+        format!("v1,{}", STANDARD.encode(tag))
+    }
+
+    /// The three `svix-*` headers of a delivery signed with the first secret.
+    ///
+    /// # Errors
+    ///
+    /// When `msg_id` cannot be a header value (it holds control characters).
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let headers = verifier.signed_headers("msg_1", 1_700_000_000, b"{}")?;
+    /// assert_eq!(headers["svix-id"], "msg_1");
+    /// assert_eq!(headers["svix-timestamp"], "1700000000");
+    /// assert!(headers["svix-signature"].to_str()?.starts_with("v1,"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn signed_headers(
+        &self,
+        msg_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Result<HeaderMap, InvalidHeaderValue> {
+        let mut headers = HeaderMap::with_capacity(3);
+        headers.insert("svix-id", HeaderValue::from_str(msg_id)?);
+        headers.insert("svix-timestamp", HeaderValue::from(timestamp));
+        headers.insert(
+            "svix-signature",
+            HeaderValue::from_str(&self.sign(msg_id, timestamp, body))?,
+        );
+        Ok(headers)
+    }
+
+    /// Overflow-free: the arithmetic is done in `i128`, where no `i64` timestamp or `u64` tolerance
+    /// can overflow.
+    fn check_window(&self, timestamp: i64, now: SystemTime) -> Result<(), VerifyError> {
+        let now = match now.duration_since(UNIX_EPOCH) {
+            Ok(since) => i128::from(since.as_secs()),
+            Err(before) => -i128::from(before.duration().as_secs()),
+        };
+        let tolerance = i128::from(self.tolerance.as_secs());
+        let timestamp_wide = i128::from(timestamp);
+        if timestamp_wide < now - tolerance {
+            Err(VerifyError::TimestampTooOld { timestamp })
+        } else if timestamp_wide > now + tolerance {
+            Err(VerifyError::TimestampTooNew { timestamp })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secrets", &format_args!("<{} redacted>", self.keys.len()))
+            .field("tolerance", &self.tolerance)
+            .field(
+                "clock",
+                &if self.clock.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish()
+    }
+}
+
+fn keyed_mac(secret: &SigningSecret) -> HmacSha256 {
+    // HMAC takes keys of any length; `new_from_slice` only fails for fixed-size-key MACs.
+    HmacSha256::new_from_slice(secret.key()).expect("HMAC-SHA256 accepts keys of any length")
+}
+
+/// HMAC-SHA256 of `{id}.{timestamp}.{body}`, fed piece by piece so the body is never copied.
+fn tag(key: &HmacSha256, id: &str, timestamp: &str, body: &[u8]) -> [u8; headers::TAG_LEN] {
+    let mut mac = key.clone();
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}

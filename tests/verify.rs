@@ -1,0 +1,363 @@
+//! The verification contract of DESIGN.md, seen from outside the crate.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const NOW: i64 = 1_700_000_000;
+const BODY: &[u8] = br#"{"type":"user.created","object":"event","data":{"id":"user_1"}}"#;
+
+fn verifier(secret: &str) -> Verifier {
+    Verifier::new(SigningSecret::new(secret).unwrap())
+}
+
+fn at(secs: i64) -> SystemTime {
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    }
+}
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn signed(verifier: &Verifier, id: &str, timestamp: i64, body: &[u8]) -> HeaderMap {
+    verifier.signed_headers(id, timestamp, body).unwrap()
+}
+
+#[test]
+fn accepts_a_good_delivery_and_reports_its_identity() {
+    let verifier = verifier(SECRET);
+    let delivery = verifier
+        .verify_at(&signed(&verifier, "msg_1", NOW, BODY), BODY, at(NOW))
+        .unwrap();
+    assert_eq!(delivery.id(), "msg_1");
+    assert_eq!(delivery.timestamp(), NOW);
+}
+
+#[test]
+fn both_header_families_in_any_case_and_mixed() {
+    let verifier = verifier(SECRET);
+    let signature = verifier.sign("msg_1", NOW, BODY);
+    let now = NOW.to_string();
+    let families = [
+        ["svix-id", "svix-timestamp", "svix-signature"],
+        ["webhook-id", "webhook-timestamp", "webhook-signature"],
+        ["Svix-Id", "SVIX-TIMESTAMP", "sViX-sIgNaTuRe"],
+        ["Webhook-Id", "WEBHOOK-TIMESTAMP", "Webhook-Signature"],
+        ["svix-id", "webhook-timestamp", "Svix-Signature"],
+        ["webhook-id", "svix-timestamp", "WEBHOOK-signature"],
+    ];
+    for [id, timestamp, signature_name] in families {
+        let map = headers(&[
+            (id, "msg_1"),
+            (timestamp, &now),
+            (signature_name, &signature),
+        ]);
+        assert!(
+            verifier.verify_at(&map, BODY, at(NOW)).is_ok(),
+            "{id} {timestamp} {signature_name}"
+        );
+    }
+}
+
+#[test]
+fn svix_headers_take_precedence_over_webhook_twins() {
+    let verifier = verifier(SECRET);
+    let signature = verifier.sign("msg_1", NOW, BODY);
+    let map = headers(&[
+        ("svix-id", "msg_1"),
+        ("webhook-id", "msg_forged"),
+        ("svix-timestamp", &NOW.to_string()),
+        ("webhook-timestamp", "1"),
+        ("svix-signature", &signature),
+        ("webhook-signature", "v1,AAAA"),
+    ]);
+    assert_eq!(
+        verifier.verify_at(&map, BODY, at(NOW)).unwrap().id(),
+        "msg_1"
+    );
+}
+
+#[test]
+fn each_missing_header_is_named() {
+    let verifier = verifier(SECRET);
+    let full = signed(&verifier, "msg_1", NOW, BODY);
+    for name in ["svix-id", "svix-timestamp", "svix-signature"] {
+        let mut map = full.clone();
+        map.remove(name);
+        let err = verifier.verify_at(&map, BODY, at(NOW)).unwrap_err();
+        assert_eq!(err, VerifyError::MissingHeader { name });
+        assert_eq!(err.code(), "missing_header");
+        assert!(err.to_string().contains(name));
+    }
+}
+
+#[test]
+fn tolerance_bound_is_inclusive_both_ways() {
+    let verifier = verifier(SECRET);
+    for (timestamp, expected) in [
+        (NOW - 300, Ok(())),
+        (NOW + 300, Ok(())),
+        (
+            NOW - 301,
+            Err(VerifyError::TimestampTooOld {
+                timestamp: NOW - 301,
+            }),
+        ),
+        (
+            NOW + 301,
+            Err(VerifyError::TimestampTooNew {
+                timestamp: NOW + 301,
+            }),
+        ),
+    ] {
+        let map = signed(&verifier, "msg_1", timestamp, BODY);
+        assert_eq!(
+            verifier.verify_at(&map, BODY, at(NOW)).map(|_| ()),
+            expected,
+            "{timestamp}"
+        );
+    }
+}
+
+#[test]
+fn custom_tolerance_is_honoured() {
+    let verifier = verifier(SECRET).with_tolerance(Duration::from_secs(10));
+    let map = signed(&verifier, "msg_1", NOW - 11, BODY);
+    assert_eq!(
+        verifier.verify_at(&map, BODY, at(NOW)).unwrap_err().code(),
+        "timestamp_too_old"
+    );
+    let map = signed(&verifier, "msg_1", NOW - 10, BODY);
+    assert!(verifier.verify_at(&map, BODY, at(NOW)).is_ok());
+}
+
+#[test]
+fn the_window_is_checked_before_the_signature() {
+    let verifier = verifier(SECRET);
+    let mut map = signed(&verifier, "msg_1", NOW - 1000, BODY);
+    map.insert("svix-signature", HeaderValue::from_static("v1,garbage"));
+    assert_eq!(
+        verifier.verify_at(&map, BODY, at(NOW)).unwrap_err().code(),
+        "timestamp_too_old"
+    );
+}
+
+#[test]
+fn extreme_timestamps_and_clocks_neither_overflow_nor_panic() {
+    let verifier = verifier(SECRET).with_tolerance(Duration::from_secs(u64::MAX));
+    let strict = self::verifier(SECRET);
+    let extremes = [
+        i64::MIN.to_string(),
+        i64::MAX.to_string(),
+        "99999999999999999999".to_string(),
+        "18446744073709551616".to_string(),
+        "-1".to_string(),
+        "abc".to_string(),
+        "1700000000.5".to_string(),
+        String::new(),
+    ];
+    for text in &extremes {
+        let mut map = signed(&strict, "msg_1", NOW, BODY);
+        map.insert("svix-timestamp", HeaderValue::from_str(text).unwrap());
+        for v in [&verifier, &strict] {
+            for now in [
+                at(0),
+                at(NOW),
+                at(-NOW),
+                UNIX_EPOCH + Duration::from_secs(u64::MAX / 4),
+            ] {
+                let outcome = v.verify_at(&map, BODY, now);
+                assert!(
+                    outcome.is_err(),
+                    "{text:?} must not verify: the signature is for {NOW}"
+                );
+            }
+        }
+        if text.parse::<i64>().map_or(true, |value| value < 0) {
+            let err = strict.verify_at(&map, BODY, at(NOW)).unwrap_err();
+            assert_eq!(err, VerifyError::InvalidTimestamp, "{text:?}");
+        }
+    }
+    // i64::MAX is a valid number, just far in the future.
+    let map = signed(&strict, "msg_1", i64::MAX, BODY);
+    assert_eq!(
+        strict.verify_at(&map, BODY, at(NOW)).unwrap_err(),
+        VerifyError::TimestampTooNew {
+            timestamp: i64::MAX
+        }
+    );
+    // ... and with a huge tolerance, it verifies without overflowing.
+    assert!(verifier.verify_at(&map, BODY, at(NOW)).is_ok());
+}
+
+#[test]
+fn matching_signature_in_any_position_of_the_list() {
+    let verifier = verifier(SECRET);
+    let good = verifier.sign("msg_1", NOW, BODY);
+    let wrong = self::verifier(OTHER_SECRET).sign("msg_1", NOW, BODY);
+    let good_as_v2 = good.replacen("v1,", "v2,", 1);
+    for list in [
+        good.clone(),
+        format!("{wrong} {good}"),
+        format!("{good} {wrong}"),
+        format!("{wrong} {good_as_v2} {good} {wrong}"),
+        format!("v1a,xyz {good}"),
+        format!("  {good}  "),
+    ] {
+        let mut map = signed(&verifier, "msg_1", NOW, BODY);
+        map.insert("svix-signature", HeaderValue::from_str(&list).unwrap());
+        assert!(verifier.verify_at(&map, BODY, at(NOW)).is_ok(), "{list}");
+    }
+}
+
+#[test]
+fn non_v1_malformed_empty_and_truncated_signatures_never_match() {
+    let verifier = verifier(SECRET);
+    let good = verifier.sign("msg_1", NOW, BODY);
+    let encoded = good.strip_prefix("v1,").unwrap();
+    let truncated_text = &encoded[..encoded.len() - 4];
+    let mut truncated_bytes = base64_decode(encoded);
+    truncated_bytes.truncate(16);
+    let truncated_tag = base64_encode(&truncated_bytes);
+    let extended = base64_encode(&[base64_decode(encoded), vec![0]].concat());
+    for list in [
+        String::new(),
+        " ".to_string(),
+        "v1,".to_string(),
+        "v1".to_string(),
+        ",".to_string(),
+        format!("v2,{encoded}"),
+        format!("V1,{encoded}"),
+        encoded.to_string(),
+        format!("v1,{truncated_text}"),
+        format!("v1,{truncated_tag}"),
+        format!("v1,{extended}"),
+        format!("v1,{encoded}=="),
+        format!("v1:{encoded}"),
+        format!("v1,,{encoded}"),
+        format!("v1, {encoded}"),
+    ] {
+        let mut map = signed(&verifier, "msg_1", NOW, BODY);
+        map.insert("svix-signature", HeaderValue::from_str(&list).unwrap());
+        assert_eq!(
+            verifier.verify_at(&map, BODY, at(NOW)),
+            Err(VerifyError::InvalidSignature),
+            "{list:?}"
+        );
+    }
+}
+
+#[test]
+fn any_change_to_id_timestamp_or_body_is_refused() {
+    let verifier = verifier(SECRET);
+    let map = signed(&verifier, "msg_1", NOW, BODY);
+    let mut other_id = map.clone();
+    other_id.insert("svix-id", HeaderValue::from_static("msg_2"));
+    let mut other_time = map.clone();
+    other_time.insert("svix-timestamp", HeaderValue::from(NOW + 1));
+    let mut leading_zero = map.clone();
+    leading_zero.insert(
+        "svix-timestamp",
+        HeaderValue::from_str(&format!("0{NOW}")).unwrap(),
+    );
+    for tampered in [other_id, other_time, leading_zero] {
+        assert_eq!(
+            verifier.verify_at(&tampered, BODY, at(NOW)),
+            Err(VerifyError::InvalidSignature)
+        );
+    }
+    let mut body = BODY.to_vec();
+    for index in [0, BODY.len() / 2, BODY.len() - 1] {
+        body[index] ^= 1;
+        assert_eq!(
+            verifier.verify_at(&map, &body, at(NOW)),
+            Err(VerifyError::InvalidSignature)
+        );
+        body[index] ^= 1;
+    }
+    assert_eq!(
+        verifier.verify_at(&map, &BODY[..BODY.len() - 1], at(NOW)),
+        Err(VerifyError::InvalidSignature)
+    );
+}
+
+#[test]
+fn rotation_accepts_either_secret() {
+    let old = verifier(SECRET);
+    let new = verifier(OTHER_SECRET);
+    let rotating = verifier(SECRET).with_secret(SigningSecret::new(OTHER_SECRET).unwrap());
+    for signer in [&old, &new] {
+        let map = signed(signer, "msg_1", NOW, BODY);
+        assert!(rotating.verify_at(&map, BODY, at(NOW)).is_ok());
+    }
+    // Each single-secret verifier still refuses the other's signature.
+    assert_eq!(
+        old.verify_at(&signed(&new, "msg_1", NOW, BODY), BODY, at(NOW)),
+        Err(VerifyError::InvalidSignature)
+    );
+    // `sign` uses the first secret.
+    assert_eq!(
+        rotating.sign("msg_1", NOW, BODY),
+        old.sign("msg_1", NOW, BODY)
+    );
+}
+
+#[test]
+fn non_utf8_bodies_are_verified_as_bytes() {
+    let verifier = verifier(SECRET);
+    let body = [0xff, 0xfe, 0x00, b'{', 0x80];
+    let map = signed(&verifier, "msg_1", NOW, &body);
+    assert!(verifier.verify_at(&map, &body, at(NOW)).is_ok());
+    assert_eq!(
+        verifier.verify_at(&map, &body[..4], at(NOW)),
+        Err(VerifyError::InvalidSignature)
+    );
+}
+
+#[test]
+fn injected_clock_drives_verify() {
+    let verifier = verifier(SECRET).with_clock(|| at(NOW + 301));
+    let map = signed(&verifier, "msg_1", NOW, BODY);
+    assert_eq!(
+        verifier.verify(&map, BODY),
+        Err(VerifyError::TimestampTooOld { timestamp: NOW })
+    );
+}
+
+#[test]
+fn debug_never_shows_secrets() {
+    let verifier = verifier(SECRET).with_secret(SigningSecret::new(OTHER_SECRET).unwrap());
+    let shown = format!("{verifier:?} {verifier:#?}");
+    assert!(shown.contains("2 redacted"), "{shown}");
+    for secret in [SECRET, OTHER_SECRET] {
+        let key = secret.strip_prefix("whsec_").unwrap();
+        assert!(!shown.contains(&key[..8]), "{shown}");
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
