@@ -3,9 +3,11 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod event;
 mod secret;
 pub mod verify;
 
+pub use event::{parse_event, ClerkEvent, EventMeta};
 pub use secret::{
     ConfigError, SecretError, SigningSecret, FALLBACK_SECRET_ENV_VAR, SECRET_ENV_VAR,
 };

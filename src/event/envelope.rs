@@ -1,0 +1,145 @@
+//! The webhook envelope: reading a whole body once into the event and its metadata.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::{ClerkEvent, EventError, UnknownEvent};
+
+/// The envelope fields around an event's data.
+///
+/// ```
+/// use clerk_webhooks::event::parse_event;
+///
+/// let body = br#"{"type":"user.created","timestamp":1716883200000,"instance_id":"ins_1",
+///     "event_attributes":{"http_request":{"client_ip":"203.0.113.9","user_agent":"curl/8"}},
+///     "data":{"id":"user_1"}}"#;
+/// let (_, meta) = parse_event(body)?;
+/// assert_eq!(meta.instance_id.as_deref(), Some("ins_1"));
+/// assert_eq!(meta.http_request.unwrap().client_ip(), Some("203.0.113.9".parse().unwrap()));
+/// # Ok::<(), clerk_webhooks::event::EventError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EventMeta {
+    /// When Clerk created the event, in Unix milliseconds.
+    pub timestamp: Option<i64>,
+    /// The Clerk instance (absent in older deliveries).
+    pub instance_id: Option<String>,
+    /// The HTTP request that caused the event, when there was one.
+    pub http_request: Option<HttpRequest>,
+}
+
+/// The HTTP request that caused an event (`event_attributes.http_request`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HttpRequest {
+    /// The client's IP address as sent; can be empty.
+    #[serde(default)]
+    pub client_ip: String,
+    /// The client's user agent; can be empty.
+    #[serde(default)]
+    pub user_agent: String,
+}
+
+impl HttpRequest {
+    /// The client's IP address, when it is present and well-formed.
+    ///
+    /// ```
+    /// # use clerk_webhooks::event::HttpRequest;
+    /// let request: HttpRequest = serde_json::from_str(r#"{"client_ip":"","user_agent":""}"#)?;
+    /// assert_eq!(request.client_ip(), None);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn client_ip(&self) -> Option<IpAddr> {
+        self.client_ip.parse().ok()
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow)]
+    data: &'a RawValue,
+    timestamp: Option<i64>,
+    instance_id: Option<String>,
+    event_attributes: Option<EventAttributes>,
+}
+
+#[derive(Deserialize)]
+struct EventAttributes {
+    http_request: Option<HttpRequest>,
+}
+
+/// Reads a whole webhook body into the event and its envelope metadata.
+///
+/// The envelope is scanned once; `data` is typed straight from the body's bytes.
+///
+/// # Errors
+///
+/// - [`EventError::InvalidEnvelope`] when the body is not a JSON object with a string `type` and a
+///   `data` field.
+/// - [`EventError::UnsupportedData`] when the type is known but its data does not fit the model; the
+///   error names the type and the path of the offending field.
+///
+/// ```
+/// use clerk_webhooks::event::{parse_event, ClerkEvent, EventError};
+///
+/// let (event, _) = parse_event(br#"{"type":"agent.created","data":{"id":"ag_1"}}"#)?;
+/// assert!(matches!(event, ClerkEvent::Unknown(_)));
+///
+/// let err = parse_event(br#"{"type":"user.created","data":{"id":"user_1","banned":"yes"}}"#).unwrap_err();
+/// assert!(matches!(&err, EventError::UnsupportedData { path, .. } if path == "banned"));
+///
+/// assert!(matches!(parse_event(b"[]"), Err(EventError::InvalidEnvelope { .. })));
+/// # Ok::<(), EventError>(())
+/// ```
+pub fn parse_event(body: &[u8]) -> Result<(ClerkEvent, EventMeta), EventError> {
+    parse_event_with(body, false)
+}
+
+/// [`parse_event`], or with `lenient`, a known type whose data does not fit becomes
+/// [`ClerkEvent::Unknown`] with the raw data instead of an error.
+pub(crate) fn parse_event_with(
+    body: &[u8],
+    lenient: bool,
+) -> Result<(ClerkEvent, EventMeta), EventError> {
+    // Derived structs also accept JSON arrays; an envelope is always an object.
+    let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(EventError::InvalidEnvelope {
+            reason: "the body is not a JSON object".to_owned(),
+        });
+    }
+    let envelope: Envelope<'_> =
+        serde_json::from_slice(body).map_err(|err| EventError::InvalidEnvelope {
+            reason: err.to_string(),
+        })?;
+    let meta = EventMeta {
+        timestamp: envelope.timestamp,
+        instance_id: envelope.instance_id,
+        http_request: envelope
+            .event_attributes
+            .and_then(|attributes| attributes.http_request),
+    };
+    let event_type = envelope.event_type.as_ref();
+    let mut data = serde_json::Deserializer::from_str(envelope.data.get());
+    let event = match ClerkEvent::decode(event_type, &mut data) {
+        Ok(Some(event)) => event,
+        Ok(None) => ClerkEvent::Unknown(raw_unknown(event_type, envelope.data)?),
+        Err(_) if lenient => ClerkEvent::Unknown(raw_unknown(event_type, envelope.data)?),
+        Err(err) => return Err(EventError::unsupported(event_type, err)),
+    };
+    Ok((event, meta))
+}
+
+fn raw_unknown(event_type: &str, data: &RawValue) -> Result<UnknownEvent, EventError> {
+    // The envelope parse already proved `data` is valid JSON, so this cannot fail in practice.
+    let data = serde_json::from_str(data.get()).map_err(|err| EventError::InvalidEnvelope {
+        reason: err.to_string(),
+    })?;
+    Ok(UnknownEvent::new(event_type, data))
+}

@@ -1,0 +1,117 @@
+//! Clerk's webhook events as Rust types.
+//!
+//! A webhook body is an envelope `{"type": ..., "data": ..., "timestamp": ..., "instance_id": ...,
+//! "event_attributes": ...}`. [`parse_event`] reads it once into a [`ClerkEvent`] (the type and its
+//! typed data) and its [`EventMeta`] (the rest). [`ClerkEvent`] also implements `Deserialize` from a
+//! whole body and `Serialize` back to `{"type": ..., "data": ...}`, so events can be queued and
+//! replayed.
+//!
+//! Nothing here verifies signatures: parse only bodies a [`Verifier`](crate::Verifier) accepted,
+//! or that you stored after verifying them.
+//!
+//! # Forgiving by design
+//!
+//! The model follows Clerk's wire format, which grows. Unknown fields are ignored; fields that may be
+//! absent or `null` are `Option` (or default to empty); statuses that Clerk may extend keep unknown
+//! values as `Other(String)`; event types this version does not know become
+//! [`ClerkEvent::Unknown`] with their raw data. A known event type whose data does not fit the model
+//! (say, `user.created` without an `id`) is an [`EventError::UnsupportedData`] naming the type and
+//! the field: never silently something else.
+//!
+//! # The catalog
+//!
+//! | event type | variant | data |
+//! |---|---|---|
+//! | `user.created`, `user.updated` | `UserCreated`, `UserUpdated` | [`User`] |
+//! | `user.deleted` | `UserDeleted` | [`DeletedObject`] |
+//! | `session.created`, `.pending`, `.ended`, `.removed`, `.revoked` | `SessionCreated`, `SessionPending`, `SessionEnded`, `SessionRemoved`, `SessionRevoked` | [`Session`] |
+//! | `email.created` | `EmailCreated` | [`Email`] |
+//! | `sms.created` | `SmsCreated` | [`SmsMessage`] |
+//! | `organization.created`, `.updated` | `OrganizationCreated`, `OrganizationUpdated` | [`Organization`] |
+//! | `organization.deleted` | `OrganizationDeleted` | [`DeletedObject`] |
+//! | `organizationDomain.created`, `.updated` | `OrganizationDomainCreated`, `OrganizationDomainUpdated` | [`OrganizationDomain`] |
+//! | `organizationDomain.deleted` | `OrganizationDomainDeleted` | [`DeletedObject`] |
+//! | `organizationInvitation.created`, `.accepted`, `.revoked` | `OrganizationInvitationCreated`, `OrganizationInvitationAccepted`, `OrganizationInvitationRevoked` | [`OrganizationInvitation`] |
+//! | `organizationMembership.created`, `.updated`, `.deleted` | `OrganizationMembershipCreated`, `OrganizationMembershipUpdated`, `OrganizationMembershipDeleted` | [`OrganizationMembership`] |
+//! | `role.created`, `.updated` | `RoleCreated`, `RoleUpdated` | [`Role`] |
+//! | `role.deleted` | `RoleDeleted` | [`MaybeDeleted`]`<`[`Role`]`>` |
+//! | `permission.created`, `.updated` | `PermissionCreated`, `PermissionUpdated` | [`Permission`] |
+//! | `permission.deleted` | `PermissionDeleted` | [`MaybeDeleted`]`<`[`Permission`]`>` |
+//! | `invitation.created`, `.accepted`, `.revoked` | `InvitationCreated`, `InvitationAccepted`, `InvitationRevoked` | [`Invitation`] |
+//! | `waitlistEntry.created`, `.updated` | `WaitlistEntryCreated`, `WaitlistEntryUpdated` | [`WaitlistEntry`] |
+//! | `subscription.created`, `.updated`, `.active`, `.pastDue` | `SubscriptionCreated`, `SubscriptionUpdated`, `SubscriptionActive`, `SubscriptionPastDue` | [`BillingSubscription`] |
+//! | `subscriptionItem.created`, `.updated`, `.active`, `.canceled`, `.upcoming`, `.ended`, `.abandoned`, `.incomplete`, `.pastDue`, `.freeTrialEnding` | `SubscriptionItemCreated`, ..., `SubscriptionItemFreeTrialEnding` | [`BillingSubscriptionItem`] |
+//! | `paymentAttempt.created`, `.updated` | `PaymentAttemptCreated`, `PaymentAttemptUpdated` | [`BillingPaymentAttempt`] |
+//! | anything else | `Unknown` | [`UnknownEvent`] (type and raw `data`) |
+//!
+//! `subscription.past_due` and `subscriptionItem.past_due` (the spelling of Clerk's TypeScript types)
+//! are read as the `pastDue` variants (the spelling of the OpenAPI spec, which `event_type()` returns).
+//!
+//! # Where Clerk's sources disagree
+//!
+//! - The envelope `timestamp` is Unix milliseconds, although the spec's examples show seconds.
+//! - `role.deleted` and `permission.deleted` carry a [`DeletedObject`] per the spec and the whole
+//!   object per the TypeScript types: both are read ([`MaybeDeleted`]).
+//! - Subscription items come in two shapes: the spec's (`interval: "month"`, `plan.unit_prices`,
+//!   `seats`) and the TypeScript types' (`plan_period`, `plan.interval: 1`, `credit`,
+//!   `lifetime_paid`, `next_payment_*`). [`BillingSubscriptionItem`] holds the union, all optional.
+//! - Billing payers send `""` for the absent user or organization fields; use the accessors.
+//! - `object` is spelled `waitlist_entry` or `waitlistEntry`, `subscription_item` or
+//!   `commerce_subscription_item`, or missing: it is kept, never checked.
+//! - `sms.created` carries `created_at_ms` per the spec and `created_at` in its example: both kept.
+//!
+//! ```
+//! use clerk_webhooks::event::{parse_event, ClerkEvent};
+//!
+//! let body = br#"{"type":"user.created","object":"event","timestamp":1716883200000,
+//!     "data":{"id":"user_1","first_name":"Ada"}}"#;
+//! let (event, meta) = parse_event(body)?;
+//! match &event {
+//!     ClerkEvent::UserCreated(user) => assert_eq!(user.first_name.as_deref(), Some("Ada")),
+//!     other => panic!("unexpected {}", other.event_type()),
+//! }
+//! assert_eq!(meta.timestamp, Some(1716883200000));
+//! # Ok::<(), clerk_webhooks::event::EventError>(())
+//! ```
+
+mod billing;
+mod common;
+mod communication;
+mod envelope;
+mod error;
+mod invitation;
+mod organization;
+mod role;
+mod session;
+mod user;
+
+pub use billing::{
+    BillingAmount, BillingAmountValue, BillingCredit, BillingCredits, BillingFailedReason,
+    BillingInterval, BillingPayee, BillingPayer, BillingPayerCredit, BillingPaymentAttempt,
+    BillingPaymentSource, BillingPlan, BillingSeats, BillingStatus, BillingSubscription,
+    BillingSubscriptionItem, BillingTotals, BillingUnitPrice, BillingUnitPriceTier,
+    BillingUnitTotal, ChargeType, PaymentAttemptStatus,
+};
+pub use common::{
+    ClerkError, DeletedObject, HasId, IdentificationLink, MaybeDeleted, Verification,
+    VerificationStatus,
+};
+pub use communication::{Email, SmsMessage};
+#[allow(unused_imports)] // used by the layer
+pub(crate) use envelope::parse_event_with;
+pub use envelope::{parse_event, EventMeta, HttpRequest};
+pub use error::EventError;
+pub use invitation::{Invitation, InvitationStatus, WaitlistEntry, WaitlistEntryStatus};
+pub use organization::{
+    DomainVerification, EnrollmentMode, Organization, OrganizationDomain, OrganizationInvitation,
+    OrganizationInvitationStatus, OrganizationMembership, PublicOrganizationData, PublicUserData,
+};
+pub use role::{Permission, Role};
+pub use session::{Session, SessionActivity, SessionStatus};
+pub use user::{
+    EmailAddress, EnterpriseAccount, ExternalAccount, Passkey, PhoneNumber, SamlAccount,
+    ScimUserMetadata, SsoConnection, User, Web3Wallet,
+};
+
+mod catalog;
+pub use catalog::{ClerkEvent, UnknownEvent};
