@@ -4,10 +4,14 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod event;
+mod extract;
+pub mod layer;
 mod secret;
 pub mod verify;
 
 pub use event::{parse_event, ClerkEvent, EventMeta};
+pub use extract::MissingWebhookLayer;
+pub use layer::ClerkWebhookLayer;
 pub use secret::{
     ConfigError, SecretError, SigningSecret, FALLBACK_SECRET_ENV_VAR, SECRET_ENV_VAR,
 };

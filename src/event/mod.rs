@@ -97,7 +97,6 @@ pub use common::{
     VerificationStatus,
 };
 pub use communication::{Email, SmsMessage};
-#[allow(unused_imports)] // used by the layer
 pub(crate) use envelope::parse_event_with;
 pub use envelope::{parse_event, EventMeta, HttpRequest};
 pub use error::EventError;

@@ -135,7 +135,6 @@ impl VerifyError {
 }
 
 /// `{"error": code, "message": message}`, escaped as JSON.
-#[allow(dead_code)] // used by the layer
 pub(crate) fn error_json(code: &str, message: &str) -> String {
     serde_json::json!({ "error": code, "message": message }).to_string()
 }

@@ -22,6 +22,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 pub use self::delivery::Delivery;
+pub(crate) use self::error::error_json;
 pub use self::error::VerifyError;
 use self::headers::{v1_signatures, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
@@ -205,11 +206,21 @@ impl Verifier {
     /// # Ok::<(), clerk_webhooks::SecretError>(())
     /// ```
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Delivery, VerifyError> {
-        let now = match &self.clock {
+        self.verify_at(headers, body, self.now())
+    }
+
+    /// Everything [`verify`](Self::verify) checks before the signature, so that a delivery with bad
+    /// headers or a stale timestamp is refused before its body is read.
+    pub(crate) fn check_headers(&self, headers: &HeaderMap) -> Result<(), VerifyError> {
+        let scheme = SchemeHeaders::read(headers)?;
+        self.check_window(scheme.timestamp, self.now())
+    }
+
+    fn now(&self) -> SystemTime {
+        match &self.clock {
             Some(clock) => clock(),
             None => SystemTime::now(),
-        };
-        self.verify_at(headers, body, now)
+        }
     }
 
     /// Verifies a delivery as if the current time were `now`.

@@ -1,0 +1,120 @@
+//! The layer: configuration and builder.
+
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::config::{Config, UnsupportedEvents, DEFAULT_BODY_LIMIT};
+use super::ClerkWebhook;
+use crate::secret::ConfigError;
+use crate::verify::Verifier;
+
+/// A [`Layer`] that verifies Clerk webhook deliveries and hands handlers typed events.
+///
+/// For each request it:
+/// 1. refuses a `Content-Length` above the body limit (413) and bad or stale scheme headers (400)
+///    before reading the body;
+/// 2. buffers the body up to the limit (413 beyond it);
+/// 3. verifies the signature over the raw bytes (400 with a stable code otherwise);
+/// 4. parses the event once and inserts [`ClerkEvent`](crate::ClerkEvent),
+///    [`EventMeta`](crate::EventMeta) and [`Delivery`](crate::Delivery) into the request
+///    extensions;
+/// 5. calls the inner service with the same bytes as the body ([`WebhookBody`](super::WebhookBody)).
+///
+/// ```
+/// use axum::{http::StatusCode, routing::post, Router};
+/// use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
+///
+/// async fn on_clerk(event: ClerkEvent) -> StatusCode {
+///     if let ClerkEvent::UserCreated(user) = event {
+///         println!("welcome {}", user.id);
+///     }
+///     StatusCode::OK
+/// }
+///
+/// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// let app: Router = Router::new()
+///     .route("/webhooks/clerk", post(on_clerk))
+///     .route_layer(ClerkWebhookLayer::new(verifier).body_limit(256 * 1024));
+/// # Ok::<(), clerk_webhooks::SecretError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClerkWebhookLayer {
+    config: Arc<Config>,
+}
+
+impl ClerkWebhookLayer {
+    /// A layer verifying with `verifier`, a 1 MiB body limit, and unsupported events rejected.
+    ///
+    /// ```
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    ///
+    /// let layer = ClerkWebhookLayer::new(Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?));
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    pub fn new(verifier: Verifier) -> Self {
+        Self {
+            config: Arc::new(Config {
+                verifier,
+                body_limit: DEFAULT_BODY_LIMIT,
+                unsupported: UnsupportedEvents::default(),
+            }),
+        }
+    }
+
+    /// A layer with the secret(s) from the environment; see [`Verifier::from_env`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when no secret is set or one is malformed: call it at startup.
+    ///
+    /// ```no_run
+    /// use clerk_webhooks::ClerkWebhookLayer;
+    ///
+    /// let layer = ClerkWebhookLayer::from_env()?;
+    /// # Ok::<(), clerk_webhooks::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Verifier::from_env().map(Self::new)
+    }
+
+    /// The largest body accepted, in bytes (default 1 MiB). Larger bodies get `413 Payload Too
+    /// Large`, and no more than this is held in memory per request.
+    ///
+    /// ```
+    /// # use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    /// # let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let layer = ClerkWebhookLayer::new(verifier).body_limit(64 * 1024);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        Arc::make_mut(&mut self.config).body_limit = limit;
+        self
+    }
+
+    /// What to do with authentic deliveries whose data this version cannot model (default:
+    /// [`UnsupportedEvents::Reject`]).
+    ///
+    /// ```
+    /// # use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    /// use clerk_webhooks::layer::UnsupportedEvents;
+    /// # let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    ///
+    /// let layer = ClerkWebhookLayer::new(verifier).unsupported_events(UnsupportedEvents::PassAsUnknown);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn unsupported_events(mut self, policy: UnsupportedEvents) -> Self {
+        Arc::make_mut(&mut self.config).unsupported = policy;
+        self
+    }
+}
+
+impl<S> Layer<S> for ClerkWebhookLayer {
+    type Service = ClerkWebhook<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClerkWebhook::from_config(inner, Arc::clone(&self.config))
+    }
+}

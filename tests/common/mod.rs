@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clerk_webhooks::{SigningSecret, Verifier};
+use http::{HeaderMap, Request};
+
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// The fixed "now" of the tests' injected clock.
+pub const NOW: i64 = 1_716_883_200;
+
+pub fn verifier() -> Verifier {
+    Verifier::new(SigningSecret::new(SECRET).unwrap()).with_clock(|| at(NOW))
+}
+
+pub fn at(secs: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs as u64)
+}
+
+pub fn user_created(user_id: &str) -> String {
+    format!(
+        r#"{{"type":"user.created","object":"event","timestamp":1716883200000,"instance_id":"ins_1",
+            "event_attributes":{{"http_request":{{"client_ip":"203.0.113.7","user_agent":"Svix"}}}},
+            "data":{{"id":"{user_id}","object":"user","first_name":"Zoë","primary_email_address_id":"idn_1",
+            "email_addresses":[{{"id":"idn_1","email_address":"zoe@example.com"}}]}}}}"#
+    )
+}
+
+pub fn signed_headers(id: &str, timestamp: i64, body: &[u8]) -> HeaderMap {
+    verifier().signed_headers(id, timestamp, body).unwrap()
+}
+
+/// A POST to `uri` with `body`, signed as `id` at `timestamp`.
+pub fn signed_request<B>(uri: &str, id: &str, timestamp: i64, raw: &[u8], body: B) -> Request<B> {
+    let mut request = Request::post(uri).body(body).unwrap();
+    request
+        .headers_mut()
+        .extend(signed_headers(id, timestamp, raw));
+    request
+}
