@@ -56,12 +56,21 @@ impl Config {
             EventError::InvalidEnvelope { reason } => {
                 Rejection::verify(VerifyError::InvalidPayload { reason }, &parts.headers)
             }
-            unsupported => Rejection::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                unsupported.code(),
-                unsupported.to_string(),
-                &parts.headers,
-            ),
+            unsupported => {
+                let log_detail = match &unsupported {
+                    EventError::UnsupportedData {
+                        event_type, path, ..
+                    } => format!("the data of {event_type} does not fit the model at {path}"),
+                    other => other.code().to_owned(),
+                };
+                Rejection::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    unsupported.code(),
+                    unsupported.to_string(),
+                    &log_detail,
+                    &parts.headers,
+                )
+            }
         })?;
         #[cfg(feature = "tracing")]
         if lenient {

@@ -1,0 +1,68 @@
+//! A real Clerk webhook receiver with axum.
+//!
+//! ```text
+//! CLERK_WEBHOOK_SIGNING_SECRET=whsec_... cargo run --example axum
+//! ```
+//!
+//! Listens on `127.0.0.1:3000` (or `$PORT`) at `/webhooks/clerk`. Try it with
+//! `cargo run --example send -- --url http://127.0.0.1:3000/webhooks/clerk --type user.created`.
+
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
+
+async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
+    // Svix retries with the same id until it gets a 2xx: make the effects idempotent on it.
+    let id = delivery.id();
+    match event {
+        ClerkEvent::UserCreated(user) | ClerkEvent::UserUpdated(user) => {
+            println!(
+                "[{id}] upsert user {} name={:?} email={:?}",
+                user.id,
+                user.full_name(),
+                user.primary_email()
+            );
+        }
+        ClerkEvent::UserDeleted(deleted) => println!("[{id}] delete user {:?}", deleted.id),
+        ClerkEvent::OrganizationCreated(org) | ClerkEvent::OrganizationUpdated(org) => {
+            println!("[{id}] upsert organization {} {:?}", org.id, org.name);
+        }
+        ClerkEvent::OrganizationDeleted(deleted) => {
+            println!("[{id}] delete organization {:?}", deleted.id)
+        }
+        ClerkEvent::OrganizationMembershipCreated(membership)
+        | ClerkEvent::OrganizationMembershipUpdated(membership) => {
+            println!(
+                "[{id}] {:?} is {} in {}",
+                membership.user_id(),
+                membership.role,
+                membership.organization.id
+            );
+        }
+        ClerkEvent::OrganizationMembershipDeleted(membership) => {
+            println!(
+                "[{id}] {:?} left {}",
+                membership.user_id(),
+                membership.organization.id
+            );
+        }
+        other => println!("[{id}] ignoring {}", other.event_type()),
+    }
+    StatusCode::OK
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // A missing or malformed secret stops the process here, not on the first delivery.
+    let webhooks = ClerkWebhookLayer::from_env()?;
+    let app = Router::new().route("/webhooks/clerk", post(on_clerk).route_layer(webhooks));
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!(
+        "listening on http://{}/webhooks/clerk",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}
