@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod dedupe;
 pub mod event;
 mod extract;
 pub mod layer;

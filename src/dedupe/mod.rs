@@ -1,0 +1,23 @@
+//! Process each Clerk delivery once: [`DedupeLayer`] with a [`DedupeStore`].
+//!
+//! Svix retries a delivery until it gets a 2xx, for days, with the same `svix-id`, and the Clerk
+//! dashboard can replay any message. Behind [`ClerkWebhookLayer`](crate::ClerkWebhookLayer), the
+//! de-duplication layer claims each verified id before the handler runs and remembers it once the
+//! handler succeeded. Only verified ids reach the store, so forged ids cannot fill or poison it.
+//!
+//! - [`MemoryStore`]: one process; bounded memory.
+//! - `RedisStore` (cargo feature `redis`): many instances behind a load balancer, sharing one Redis.
+
+mod layer;
+mod memory;
+#[cfg(feature = "redis")]
+mod redis_store;
+mod service;
+mod store;
+
+pub use self::layer::{DedupeLayer, DEFAULT_LEASE, DEFAULT_RETENTION};
+pub use self::memory::{MemoryStore, DEFAULT_MAX_ENTRIES};
+#[cfg(feature = "redis")]
+pub use self::redis_store::{RedisStore, DEFAULT_KEY_PREFIX};
+pub use self::service::{Dedupe, DedupeFuture};
+pub use self::store::{Claim, ClaimToken, DedupeStore, StoreError};

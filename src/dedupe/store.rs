@@ -1,0 +1,106 @@
+//! The store protocol: claim, complete, release.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Proof that this process holds the processing lease of a delivery id; only its holder can
+/// complete or release the claim.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// A new token, unique across processes: 128 random bits from the OS-seeded hasher keys plus a
+    /// process-wide counter (no extra dependency for randomness).
+    pub fn new() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut first = RandomState::new().build_hasher();
+        first.write_u64(count);
+        let mut second = RandomState::new().build_hasher();
+        second.write_u64(count.rotate_left(32));
+        Self(format!(
+            "{:016x}{:016x}{count:x}",
+            first.finish(),
+            second.finish()
+        ))
+    }
+
+    /// The token as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ClaimToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ClaimToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClaimToken({})", self.0)
+    }
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First delivery of this id (or a retry after a failure or an expired lease): process it.
+    Claimed(ClaimToken),
+    /// Already processed successfully: answer 200 without processing.
+    Done,
+    /// Being processed right now, here or on another instance: answer a retryable status.
+    InProgress {
+        /// How long the current lease still runs, when the store knows.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The store failed (Redis down, ...). The delivery is answered with `503` so Svix retries it.
+#[derive(Debug, thiserror::Error)]
+#[error("the de-duplication store failed: {0}")]
+pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where delivery ids are claimed and remembered.
+///
+/// Implemented by [`MemoryStore`](super::MemoryStore) (one process) and `RedisStore` (feature
+/// `redis`, many instances). The protocol, for one id:
+/// - [`claim`](Self::claim) for a lease: `Claimed` to the first caller, `InProgress` to others while
+///   the lease runs, `Done` once completed; an expired lease can be claimed again.
+/// - [`complete`](Self::complete) after a 2xx: remember the id as done for the retention period.
+/// - [`release`](Self::release) after anything else, so the retry is processed.
+/// - [`abandon`](Self::abandon) from `Drop` (handler panic, dropped future): a best-effort release
+///   that cannot wait; the lease expiry covers what it misses.
+///
+/// Only the holder of the [`ClaimToken`] can complete or release a claim.
+pub trait DedupeStore: Clone + Send + Sync + 'static {
+    /// Claims `id` for `lease`.
+    fn claim(
+        &self,
+        id: &str,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Marks `id` done for `retention`, if `token` still holds its claim.
+    fn complete(
+        &self,
+        id: &str,
+        token: &ClaimToken,
+        retention: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives the claim on `id` up, if `token` still holds it.
+    fn release(
+        &self,
+        id: &str,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives the claim up without waiting, from a destructor.
+    fn abandon(&self, id: String, token: ClaimToken);
+}
