@@ -104,6 +104,18 @@ macro_rules! catalog {
             pub(crate) fn decode<'de, D: Deserializer<'de>>(
                 event_type: &str,
                 data: D,
+            ) -> Result<Option<Self>, D::Error> {
+                Ok(Some(match event_type {
+                    $( $wire $(| $alias)* => Self::$variant(<$data>::deserialize(data)?), )+
+                    _ => return Ok(None),
+                }))
+            }
+
+            /// [`decode`](Self::decode) tracking the path of the failing field. Run only after a
+            /// failure: tracking allocates for every key, which would double the cost of parsing.
+            pub(crate) fn decode_tracked<'de, D: Deserializer<'de>>(
+                event_type: &str,
+                data: D,
             ) -> Result<Option<Self>, serde_path_to_error::Error<D::Error>> {
                 Ok(Some(match event_type {
                     $( $wire $(| $alias)* => Self::$variant(serde_path_to_error::deserialize(data)?), )+
@@ -197,7 +209,11 @@ impl ClerkEvent {
         match Self::decode(event_type, &data) {
             Ok(Some(event)) => Ok(event),
             Ok(None) => Ok(Self::Unknown(UnknownEvent::new(event_type, data))),
-            Err(err) => Err(EventError::unsupported(event_type, err)),
+            Err(err) => Err(EventError::unsupported(
+                event_type,
+                Self::decode_tracked(event_type, &data).err(),
+                err,
+            )),
         }
     }
 

@@ -126,12 +126,18 @@ pub(crate) fn parse_event_with(
             .and_then(|attributes| attributes.http_request),
     };
     let event_type = envelope.event_type.as_ref();
-    let mut data = serde_json::Deserializer::from_str(envelope.data.get());
-    let event = match ClerkEvent::decode(event_type, &mut data) {
+    let raw = envelope.data.get();
+    let event = match ClerkEvent::decode(event_type, &mut serde_json::Deserializer::from_str(raw)) {
         Ok(Some(event)) => event,
         Ok(None) => ClerkEvent::Unknown(raw_unknown(event_type, envelope.data)?),
         Err(_) if lenient => ClerkEvent::Unknown(raw_unknown(event_type, envelope.data)?),
-        Err(err) => return Err(EventError::unsupported(event_type, err)),
+        Err(err) => {
+            let tracked = ClerkEvent::decode_tracked(
+                event_type,
+                &mut serde_json::Deserializer::from_str(raw),
+            );
+            return Err(EventError::unsupported(event_type, tracked.err(), err));
+        }
     };
     Ok((event, meta))
 }

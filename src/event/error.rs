@@ -45,14 +45,21 @@ impl EventError {
         }
     }
 
+    /// From the error of the fast decode and, when the tracked second pass failed the same way,
+    /// its path.
     pub(crate) fn unsupported<E: std::fmt::Display>(
         event_type: &str,
-        err: serde_path_to_error::Error<E>,
+        tracked: Option<serde_path_to_error::Error<E>>,
+        untracked: E,
     ) -> Self {
+        let (path, reason) = match tracked {
+            Some(tracked) => (tracked.path().to_string(), tracked.inner().to_string()),
+            None => (".".to_owned(), untracked.to_string()),
+        };
         Self::UnsupportedData {
             event_type: event_type.to_owned(),
-            path: err.path().to_string(),
-            reason: err.inner().to_string(),
+            path,
+            reason,
         }
     }
 }

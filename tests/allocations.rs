@@ -1,0 +1,128 @@
+//! The body is never copied after buffering, and a body of announced length is buffered in one
+//! allocation: counted with a counting global allocator.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
+use common::*;
+use http::StatusCode;
+use http_body::Frame;
+use tower::ServiceExt;
+
+/// Counts allocations of at least `LARGE` bytes, and all bytes allocated.
+struct Counting;
+
+const LARGE: usize = 512 * 1024;
+static LARGE_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static BYTES_ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        BYTES_ALLOCATED.fetch_add(layout.size(), Ordering::SeqCst);
+        if layout.size() >= LARGE {
+            LARGE_ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        BYTES_ALLOCATED.fetch_add(new_size, Ordering::SeqCst);
+        if new_size >= LARGE {
+            LARGE_ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn counts() -> (usize, usize) {
+    (
+        LARGE_ALLOCATIONS.load(Ordering::SeqCst),
+        BYTES_ALLOCATED.load(Ordering::SeqCst),
+    )
+}
+
+/// A 1 MiB `user.created` whose size is in an unknown field, which parsing skips without copying.
+fn big_event() -> Vec<u8> {
+    let mut body = br#"{"type":"user.created","data":{"id":"user_1","bio":""#.to_vec();
+    body.resize(1024 * 1024 - 3, b'a');
+    body.extend_from_slice(br#""}}"#);
+    body
+}
+
+/// Hands out prepared frames; no size hint, so only Content-Length announces the length.
+struct Frames(Vec<Bytes>);
+
+impl http_body::Body for Frames {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready((!self.0.is_empty()).then(|| Ok(Frame::data(self.0.remove(0)))))
+    }
+}
+
+// One test in this binary: the counters are process-wide.
+#[test]
+fn verification_never_copies_and_buffering_allocates_once() {
+    let body = big_event();
+    let verifier = verifier();
+    let headers = verifier.signed_headers("msg_1", NOW, &body).unwrap();
+
+    // 1. Verifying 1 MiB allocates almost nothing: the body is streamed into the HMAC in place.
+    let (large_before, bytes_before) = counts();
+    verifier.verify(&headers, &body).unwrap();
+    let (large_after, bytes_after) = counts();
+    assert_eq!(large_after - large_before, 0);
+    assert!(
+        bytes_after - bytes_before < 1024,
+        "verify allocated {} bytes",
+        bytes_after - bytes_before
+    );
+
+    // 2. Through the layer, a body in 16 frames with Content-Length: one large allocation (the
+    //    buffer, sized from Content-Length up front), and none after it.
+    let frames: Vec<Bytes> = body.chunks(64 * 1024).map(Bytes::copy_from_slice).collect();
+    let app: Router = Router::new().route(
+        "/hook",
+        post(|event: ClerkEvent| async move {
+            assert!(matches!(event, ClerkEvent::UserCreated(_)));
+            StatusCode::OK
+        })
+        .route_layer(ClerkWebhookLayer::new(verifier).body_limit(2 * 1024 * 1024)),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut request = http::Request::post("/hook")
+        .body(Body::new(Frames(frames)))
+        .unwrap();
+    request.headers_mut().extend(headers);
+    request
+        .headers_mut()
+        .insert("content-length", body.len().into());
+    let (large_before, _) = counts();
+    let status = runtime.block_on(app.oneshot(request)).unwrap().status();
+    let (large_after, _) = counts();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        large_after - large_before,
+        1,
+        "the body was allocated more than once"
+    );
+}
