@@ -1,0 +1,45 @@
+//! The receiver of `scripts/load.sh`: the `axum` example's webhook route, plus an unverified route
+//! that parses the same body to `serde_json::Value`, as the baseline a load test compares against.
+//! Never expose such a route in a real service.
+//!
+//! ```text
+//! CLERK_WEBHOOK_SIGNING_SECRET=whsec_... PORT=3000 cargo run --release --example load_server
+//! ```
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
+use tower_http::timeout::TimeoutLayer;
+
+async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
+    std::hint::black_box((delivery.id(), event.event_type()));
+    StatusCode::OK
+}
+
+async fn unverified(body: Bytes) -> StatusCode {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) => {
+            std::hint::black_box(value);
+            StatusCode::OK
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let app = Router::new()
+        .route("/webhooks/clerk", post(on_clerk).route_layer(ClerkWebhookLayer::from_env()?))
+        .route("/unverified", post(unverified))
+        // Slow clients are cut off by tower-http's timeout, not held forever.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(5)));
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
