@@ -33,10 +33,16 @@ async fn unverified(body: Bytes) -> StatusCode {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
-        .route("/webhooks/clerk", post(on_clerk).route_layer(ClerkWebhookLayer::from_env()?))
+        .route(
+            "/webhooks/clerk",
+            post(on_clerk).route_layer(ClerkWebhookLayer::from_env()?),
+        )
         .route("/unverified", post(unverified))
         // Slow clients are cut off by tower-http's timeout, not held forever.
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(5)));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(5),
+        ));
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on http://{}", listener.local_addr()?);

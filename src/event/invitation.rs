@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::common::open_enum;
 
 open_enum! {
-    /// The state of an application invitation.
+    /// The state of an invitation, to the application or to an organization.
     pub enum InvitationStatus {
         /// Waiting for the invitee.
         Pending = "pending",

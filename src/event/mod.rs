@@ -103,7 +103,7 @@ pub use error::EventError;
 pub use invitation::{Invitation, InvitationStatus, WaitlistEntry, WaitlistEntryStatus};
 pub use organization::{
     DomainVerification, EnrollmentMode, Organization, OrganizationDomain, OrganizationInvitation,
-    OrganizationInvitationStatus, OrganizationMembership, PublicOrganizationData, PublicUserData,
+    OrganizationMembership, PublicOrganizationData, PublicUserData,
 };
 pub use role::{Permission, Role};
 pub use session::{Session, SessionActivity, SessionStatus};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::open_enum;
+use super::invitation::InvitationStatus;
 
 /// An organization (`organization.created`, `organization.updated`).
 ///
@@ -155,20 +156,6 @@ pub struct DomainVerification {
     pub verified_at: Option<i64>,
 }
 
-open_enum! {
-    /// The state of an organization invitation.
-    pub enum OrganizationInvitationStatus {
-        /// Waiting for the invitee.
-        Pending = "pending",
-        /// Accepted.
-        Accepted = "accepted",
-        /// Revoked.
-        Revoked = "revoked",
-        /// Expired.
-        Expired = "expired",
-    }
-}
-
 /// An invitation to an organization (`organizationInvitation.created`, `.accepted`, `.revoked`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -196,7 +183,7 @@ pub struct OrganizationInvitation {
     /// The organization's public data.
     pub public_organization_data: Option<PublicOrganizationData>,
     /// Its state.
-    pub status: Option<OrganizationInvitationStatus>,
+    pub status: Option<InvitationStatus>,
     /// Metadata readable by the frontend.
     #[serde(default)]
     pub public_metadata: Value,
