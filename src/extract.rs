@@ -32,6 +32,13 @@ pub struct MissingWebhookLayer {
 
 impl MissingWebhookLayer {
     /// The rejection for the extractor named `extractor`.
+    ///
+    /// ```
+    /// use clerk_webhooks::MissingWebhookLayer;
+    ///
+    /// let rejection = MissingWebhookLayer::new("Delivery");
+    /// assert!(rejection.to_string().starts_with("Delivery was extracted"));
+    /// ```
     pub fn new(extractor: &'static str) -> Self {
         Self { extractor }
     }

@@ -139,9 +139,17 @@ pub enum SecretError {
 }
 
 /// The environment variable [`from_env`](crate::Verifier::from_env) reads first.
+///
+/// ```
+/// assert_eq!(clerk_webhooks::SECRET_ENV_VAR, "CLERK_WEBHOOK_SIGNING_SECRET");
+/// ```
 pub const SECRET_ENV_VAR: &str = "CLERK_WEBHOOK_SIGNING_SECRET";
 /// The environment variable read when [`SECRET_ENV_VAR`] is unset or blank (the name Clerk's JavaScript
 /// SDK used before).
+///
+/// ```
+/// assert_eq!(clerk_webhooks::FALLBACK_SECRET_ENV_VAR, "CLERK_WEBHOOK_SECRET");
+/// ```
 pub const FALLBACK_SECRET_ENV_VAR: &str = "CLERK_WEBHOOK_SECRET";
 
 /// Reads one or more whitespace-separated secrets from the first of [`SECRET_ENV_VAR`] and

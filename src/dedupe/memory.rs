@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
 
 /// The default [`MemoryStore::max_entries`].
+///
+/// ```
+/// use clerk_webhooks::dedupe::DEFAULT_MAX_ENTRIES;
+/// assert_eq!(DEFAULT_MAX_ENTRIES, 100_000);
+/// ```
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
 type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -62,6 +67,12 @@ enum State {
 
 impl MemoryStore {
     /// An empty store holding at most [`DEFAULT_MAX_ENTRIES`] ids.
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::MemoryStore;
+    ///
+    /// assert!(MemoryStore::new().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Mutex::new(Entries {
@@ -111,6 +122,12 @@ impl MemoryStore {
     }
 
     /// Whether no id is remembered.
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::MemoryStore;
+    ///
+    /// assert!(MemoryStore::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

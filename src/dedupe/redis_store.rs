@@ -11,6 +11,10 @@ use redis::Script;
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
 
 /// The default key prefix; the delivery id follows it.
+///
+/// ```no_run
+/// assert_eq!(clerk_webhooks::dedupe::DEFAULT_KEY_PREFIX, "clerk-webhooks:delivery:");
+/// ```
 pub const DEFAULT_KEY_PREFIX: &str = "clerk-webhooks:delivery:";
 
 /// The value of a key once its delivery succeeded; a claim's value is its token, which never
@@ -76,6 +80,15 @@ impl RedisStore {
     }
 
     /// Uses an existing connection manager.
+    ///
+    /// ```no_run
+    /// use clerk_webhooks::dedupe::RedisStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = redis::Client::open("redis://127.0.0.1/")?.get_connection_manager().await?;
+    /// let store = RedisStore::new(manager);
+    /// # Ok(()) }
+    /// ```
     pub fn new(connection: ConnectionManager) -> Self {
         Self {
             connection,
@@ -87,6 +100,14 @@ impl RedisStore {
 
     /// Prefixes every key with `prefix` (default `clerk-webhooks:delivery:`), to share a Redis
     /// between apps or environments.
+    ///
+    /// ```no_run
+    /// use clerk_webhooks::dedupe::RedisStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = RedisStore::connect("redis://127.0.0.1/").await?.key_prefix("staging:clerk:");
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn key_prefix(mut self, prefix: &str) -> Self {
         self.prefix = Arc::from(prefix);

@@ -17,6 +17,18 @@ use crate::verify::{error_json, Delivery};
 const STORE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Middleware that makes each delivery take effect once; see [`DedupeLayer`](super::DedupeLayer).
+///
+/// ```
+/// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
+/// use tower::ServiceBuilder;
+///
+/// let service = ServiceBuilder::new()
+///     .layer(DedupeLayer::new(MemoryStore::new()))
+///     .service(tower::service_fn(|_: http::Request<String>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+///     }));
+/// let _inner = service.into_inner();
+/// ```
 #[derive(Debug, Clone)]
 pub struct Dedupe<S, St> {
     inner: S,
@@ -36,22 +48,54 @@ impl<S, St> Dedupe<S, St> {
     }
 
     /// The inner service.
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
+    /// use tower::Layer;
+    ///
+    /// let service = DedupeLayer::new(MemoryStore::new()).layer("inner");
+    /// assert_eq!(*service.get_ref(), "inner");
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The inner service, mutably.
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
+    /// use tower::Layer;
+    ///
+    /// let mut service = DedupeLayer::new(MemoryStore::new()).layer(1);
+    /// *service.get_mut() += 1;
+    /// assert_eq!(*service.get_ref(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// Unwraps the inner service.
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
+    /// use tower::Layer;
+    ///
+    /// let service = DedupeLayer::new(MemoryStore::new()).layer("inner");
+    /// assert_eq!(service.into_inner(), "inner");
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }
 }
 
 /// The response future of [`Dedupe`].
+///
+/// ```
+/// use clerk_webhooks::dedupe::DedupeFuture;
+///
+/// let future: DedupeFuture<u8, ()> = Box::pin(async { Ok(1) });
+/// # drop(future);
+/// ```
 pub type DedupeFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S, St, B, ResBody> Service<Request<B>> for Dedupe<S, St>

@@ -9,12 +9,25 @@ use std::time::Duration;
 
 /// Proof that this process holds the processing lease of a delivery id; only its holder can
 /// complete or release the claim.
+///
+/// ```
+/// use clerk_webhooks::dedupe::ClaimToken;
+///
+/// assert_ne!(ClaimToken::new(), ClaimToken::new());
+/// assert!(ClaimToken::new().as_str().len() >= 32);
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClaimToken(String);
 
 impl ClaimToken {
     /// A new token, unique across processes: 128 random bits from the OS-seeded hasher keys plus a
     /// process-wide counter (no extra dependency for randomness).
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::ClaimToken;
+    ///
+    /// assert_ne!(ClaimToken::new(), ClaimToken::new());
+    /// ```
     pub fn new() -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let count = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -30,6 +43,13 @@ impl ClaimToken {
     }
 
     /// The token as stored.
+    ///
+    /// ```
+    /// use clerk_webhooks::dedupe::ClaimToken;
+    ///
+    /// let token = ClaimToken::new();
+    /// assert!(token.as_str().chars().all(|c| c.is_ascii_hexdigit()));
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -48,6 +68,20 @@ impl fmt::Debug for ClaimToken {
 }
 
 /// The answer to a claim.
+///
+/// ```
+/// use clerk_webhooks::dedupe::{Claim, DedupeStore, MemoryStore};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let first = store.claim("msg_1", Duration::from_secs(60)).await?;
+/// assert!(matches!(first, Claim::Claimed(_)));
+/// let second = store.claim("msg_1", Duration::from_secs(60)).await?;
+/// assert!(matches!(second, Claim::InProgress { retry_after: Some(_) }));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// First delivery of this id (or a retry after a failure or an expired lease): process it.
@@ -62,6 +96,13 @@ pub enum Claim {
 }
 
 /// The store failed (Redis down, ...). The delivery is answered with `503` so Svix retries it.
+///
+/// ```
+/// use clerk_webhooks::dedupe::StoreError;
+///
+/// let err = StoreError("connection refused".into());
+/// assert_eq!(err.to_string(), "the de-duplication store failed: connection refused");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("the de-duplication store failed: {0}")]
 pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
@@ -78,6 +119,26 @@ pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 ///   that cannot wait; the lease expiry covers what it misses.
 ///
 /// Only the holder of the [`ClaimToken`] can complete or release a claim.
+///
+/// ```
+/// use clerk_webhooks::dedupe::{Claim, DedupeStore, MemoryStore};
+/// use std::time::Duration;
+///
+/// /// Processes `id` once, whatever store is behind it.
+/// async fn once<St: DedupeStore>(store: &St, id: &str) -> bool {
+///     match store.claim(id, Duration::from_secs(60)).await {
+///         Ok(Claim::Claimed(token)) => store.complete(id, &token, Duration::from_secs(3600)).await.is_ok(),
+///         _ => false,
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = MemoryStore::new();
+/// assert!(once(&store, "msg_1").await);
+/// assert!(!once(&store, "msg_1").await);
+/// # }
+/// ```
 pub trait DedupeStore: Clone + Send + Sync + 'static {
     /// Claims `id` for `lease`.
     fn claim(

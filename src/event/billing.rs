@@ -6,6 +6,15 @@ use super::common::{non_empty, open_enum};
 
 open_enum! {
     /// The state of a subscription or subscription item.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::BillingStatus;
+    ///
+    /// let value: BillingStatus = serde_json::from_str(r#""past_due""#)?;
+    /// assert_eq!(value, BillingStatus::PastDue);
+    /// assert_eq!(BillingStatus::from("paused"), BillingStatus::Other("paused".into()));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum BillingStatus {
         /// Paid and running.
         Active = "active",
@@ -28,6 +37,14 @@ open_enum! {
 
 open_enum! {
     /// The state of a payment attempt.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::PaymentAttemptStatus;
+    ///
+    /// let value: PaymentAttemptStatus = serde_json::from_str(r#""paid""#)?;
+    /// assert_eq!(value, PaymentAttemptStatus::Paid);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum PaymentAttemptStatus {
         /// In progress.
         Pending = "pending",
@@ -40,6 +57,14 @@ open_enum! {
 
 open_enum! {
     /// Why a payment was charged.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::ChargeType;
+    ///
+    /// let value: ChargeType = serde_json::from_str(r#""recurring""#)?;
+    /// assert_eq!(value.as_str(), "recurring");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum ChargeType {
         /// At checkout.
         Checkout = "checkout",
@@ -69,6 +94,14 @@ pub enum BillingInterval {
 }
 
 /// An amount of money in minor units with its formatting.
+///
+/// ```
+/// use clerk_webhooks::event::BillingAmount;
+///
+/// let value: BillingAmount = serde_json::from_str(r#"{"amount":2000,"amount_formatted":"$20.00","currency":"USD","currency_symbol":"$"}"#)?;
+/// assert_eq!(value.amount, 2000);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingAmount {
@@ -86,6 +119,14 @@ pub struct BillingAmount {
 }
 
 /// An amount that some payloads send as a [`BillingAmount`] and others as bare minor units.
+///
+/// ```
+/// use clerk_webhooks::event::BillingAmountValue;
+///
+/// let value: BillingAmountValue = serde_json::from_str(r#"10000"#)?;
+/// assert_eq!(value, BillingAmountValue::MinorUnits(10000));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum BillingAmountValue {
@@ -141,22 +182,55 @@ pub struct BillingPayer {
 
 impl BillingPayer {
     /// The paying user, `None` when absent, null or empty.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::BillingPayer;
+    ///
+    /// let payer: BillingPayer = serde_json::from_str(r#"{"id":"cpayer_1","user_id":""}"#)?;
+    /// assert_eq!(payer.user_id(), None);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn user_id(&self) -> Option<&str> {
         non_empty(&self.user_id)
     }
 
     /// The paying organization, `None` when absent, null or empty.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::BillingPayer;
+    ///
+    /// let payer: BillingPayer = serde_json::from_str(r#"{"id":"cpayer_1","organization_id":"org_1"}"#)?;
+    /// assert_eq!(payer.organization_id(), Some("org_1"));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn organization_id(&self) -> Option<&str> {
         non_empty(&self.organization_id)
     }
 
     /// The organization's name, `None` when absent, null or empty.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::BillingPayer;
+    ///
+    /// let payer: BillingPayer = serde_json::from_str(r#"{"id":"cpayer_1","organization_name":""}"#)?;
+    /// assert_eq!(payer.organization_name(), None);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn organization_name(&self) -> Option<&str> {
         non_empty(&self.organization_name)
     }
 }
 
 /// A plan, as embedded in subscription items.
+///
+/// ```
+/// use clerk_webhooks::event::{BillingInterval, BillingPlan};
+///
+/// let value: BillingPlan = serde_json::from_str(r#"{"id":"cplan_1","name":"Pro","slug":"pro","amount":2000,"interval":1}"#)?;
+/// assert_eq!(value.slug, "pro");
+/// assert_eq!(value.interval, Some(BillingInterval::Count(1)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPlan {
@@ -199,6 +273,14 @@ pub struct BillingPlan {
 }
 
 /// A per-unit price of a plan.
+///
+/// ```
+/// use clerk_webhooks::event::BillingUnitPrice;
+///
+/// let value: BillingUnitPrice = serde_json::from_str(r#"{"name":"seats","block_size":1,"tiers":[{"starts_at_block":1,"ends_after_block":null,"amount_per_block":500}]}"#)?;
+/// assert_eq!(value.tiers[0].ends_after_block, None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingUnitPrice {
@@ -214,6 +296,14 @@ pub struct BillingUnitPrice {
 }
 
 /// One tier of a per-unit price.
+///
+/// ```
+/// use clerk_webhooks::event::BillingUnitPriceTier;
+///
+/// let value: BillingUnitPriceTier = serde_json::from_str(r#"{"starts_at_block":1,"ends_after_block":5,"amount_per_block":0,"currency":"USD"}"#)?;
+/// assert_eq!(value.ends_after_block, Some(5));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingUnitPriceTier {
@@ -230,6 +320,14 @@ pub struct BillingUnitPriceTier {
 }
 
 /// Seats bought with a subscription item.
+///
+/// ```
+/// use clerk_webhooks::event::BillingSeats;
+///
+/// let value: BillingSeats = serde_json::from_str(r#"{"quantity":5}"#)?;
+/// assert_eq!(value.quantity, Some(5));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingSeats {
@@ -238,6 +336,14 @@ pub struct BillingSeats {
 }
 
 /// A proration credit.
+///
+/// ```
+/// use clerk_webhooks::event::BillingCredit;
+///
+/// let value: BillingCredit = serde_json::from_str(r#"{"amount":{"amount":500},"cycle_days_remaining":15,"cycle_days_total":30,"cycle_remaining_percent":0.5}"#)?;
+/// assert_eq!(value.cycle_remaining_percent, Some(0.5));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingCredit {
@@ -252,6 +358,14 @@ pub struct BillingCredit {
 }
 
 /// Credit from the payer's balance.
+///
+/// ```
+/// use clerk_webhooks::event::BillingPayerCredit;
+///
+/// let value: BillingPayerCredit = serde_json::from_str(r#"{"applied_amount":{"amount":200},"remaining_balance":{"amount":800}}"#)?;
+/// assert_eq!(value.remaining_balance.amount, 800);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPayerCredit {
@@ -262,6 +376,15 @@ pub struct BillingPayerCredit {
 }
 
 /// All credits applied to a subscription item.
+///
+/// ```
+/// use clerk_webhooks::event::BillingCredits;
+///
+/// let value: BillingCredits = serde_json::from_str(r#"{"total":{"amount":500}}"#)?;
+/// assert!(value.proration.is_none());
+/// assert_eq!(value.total.unwrap().amount, 500);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingCredits {
@@ -345,6 +468,15 @@ pub struct BillingSubscriptionItem {
 }
 
 /// A subscription of a payer (`subscription.created`, `.updated`, `.active`, `.pastDue`).
+///
+/// ```
+/// use clerk_webhooks::event::{BillingStatus, BillingSubscription};
+///
+/// let value: BillingSubscription = serde_json::from_str(r#"{"id":"csub_1","status":"active","payer_id":"cpayer_1","items":[{"id":"csub_item_1","status":"active"}]}"#)?;
+/// assert_eq!(value.status, BillingStatus::Active);
+/// assert_eq!(value.items.len(), 1);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingSubscription {
@@ -438,6 +570,14 @@ pub struct BillingPaymentAttempt {
 }
 
 /// Why a payment failed.
+///
+/// ```
+/// use clerk_webhooks::event::BillingFailedReason;
+///
+/// let value: BillingFailedReason = serde_json::from_str(r#"{"code":"card_declined","decline_code":"insufficient_funds"}"#)?;
+/// assert_eq!(value.code, "card_declined");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingFailedReason {
@@ -449,6 +589,14 @@ pub struct BillingFailedReason {
 }
 
 /// The receiving account at the payment gateway.
+///
+/// ```
+/// use clerk_webhooks::event::BillingPayee;
+///
+/// let value: BillingPayee = serde_json::from_str(r#"{"id":"cpayee_1","gateway_type":"stripe","gateway_status":"active"}"#)?;
+/// assert_eq!(value.gateway_type.as_deref(), Some("stripe"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPayee {
@@ -463,6 +611,14 @@ pub struct BillingPayee {
 }
 
 /// Subtotal, tax and total of a payment.
+///
+/// ```
+/// use clerk_webhooks::event::BillingTotals;
+///
+/// let value: BillingTotals = serde_json::from_str(r#"{"subtotal":{"amount":2000},"tax_total":{"amount":200},"grand_total":{"amount":2200}}"#)?;
+/// assert_eq!(value.grand_total.amount, 2200);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingTotals {
@@ -477,6 +633,14 @@ pub struct BillingTotals {
 }
 
 /// The total for one unit (seats, ...).
+///
+/// ```
+/// use clerk_webhooks::event::BillingUnitTotal;
+///
+/// let value: BillingUnitTotal = serde_json::from_str(r#"{"name":"seats","amount":500,"quantity":3,"total":1500}"#)?;
+/// assert_eq!(value.total, Some(1500));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingUnitTotal {
@@ -493,6 +657,14 @@ pub struct BillingUnitTotal {
 }
 
 /// A payment method.
+///
+/// ```
+/// use clerk_webhooks::event::BillingPaymentSource;
+///
+/// let value: BillingPaymentSource = serde_json::from_str(r#"{"id":"cps_1","payment_method":"card","card_type":"visa","last4":"4242"}"#)?;
+/// assert_eq!(value.last4.as_deref(), Some("4242"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPaymentSource {

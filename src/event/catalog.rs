@@ -84,6 +84,13 @@ macro_rules! catalog {
 
         impl ClerkEvent {
             /// Every event type this version knows, in the spelling `event_type()` returns.
+            ///
+            /// ```
+            /// use clerk_webhooks::ClerkEvent;
+            ///
+            /// assert_eq!(ClerkEvent::KNOWN_TYPES.len(), 49);
+            /// assert!(ClerkEvent::KNOWN_TYPES.contains(&"user.created"));
+            /// ```
             pub const KNOWN_TYPES: &'static [&'static str] = &[$($wire),+];
 
             /// The event type as on the wire (`user.created`).

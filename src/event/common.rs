@@ -19,6 +19,13 @@ macro_rules! open_enum {
 
         impl $name {
             /// The value as it appears on the wire.
+            ///
+            /// ```
+            /// use clerk_webhooks::event::SessionStatus;
+            ///
+            /// assert_eq!(SessionStatus::Active.as_str(), "active");
+            /// assert_eq!(SessionStatus::from("dormant").as_str(), "dormant");
+            /// ```
             pub fn as_str(&self) -> &str {
                 match self {
                     $( Self::$variant => $wire, )+
@@ -109,6 +116,14 @@ pub enum MaybeDeleted<T> {
 }
 
 /// Objects with an id, so [`MaybeDeleted::id`] works for both forms.
+///
+/// ```
+/// use clerk_webhooks::event::{HasId, Role};
+///
+/// let role: Role = serde_json::from_str(r#"{"id":"role_1"}"#)?;
+/// assert_eq!(HasId::id(&role), "role_1");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub trait HasId {
     /// The object's id.
     fn id(&self) -> &str;
@@ -116,6 +131,14 @@ pub trait HasId {
 
 impl<T: HasId> MaybeDeleted<T> {
     /// The id of the deleted object, whichever form was sent.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::{MaybeDeleted, Role};
+    ///
+    /// let full: MaybeDeleted<Role> = serde_json::from_str(r#"{"id":"role_1","key":"org:editor"}"#)?;
+    /// assert_eq!(full.id(), Some("role_1"));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn id(&self) -> Option<&str> {
         match self {
             Self::Deleted(deleted) => deleted.id.as_deref(),
@@ -144,6 +167,14 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for MaybeDeleted<T> {
 
 open_enum! {
     /// The state of a verification.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::VerificationStatus;
+    ///
+    /// let value: VerificationStatus = serde_json::from_str(r#""verified""#)?;
+    /// assert_eq!(value, VerificationStatus::Verified);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum VerificationStatus {
         /// Not verified yet.
         Unverified = "unverified",
@@ -159,6 +190,15 @@ open_enum! {
 }
 
 /// How an identification (email, phone, wallet, account) was verified.
+///
+/// ```
+/// use clerk_webhooks::event::{Verification, VerificationStatus};
+///
+/// let value: Verification = serde_json::from_str(r#"{"object":"verification_otp","status":"verified","strategy":"email_code","attempts":1,"expire_at":null}"#)?;
+/// assert_eq!(value.status, VerificationStatus::Verified);
+/// assert_eq!(value.strategy, "email_code");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Verification {
@@ -188,6 +228,14 @@ pub struct Verification {
 }
 
 /// An error reported by Clerk inside a payload.
+///
+/// ```
+/// use clerk_webhooks::event::ClerkError;
+///
+/// let value: ClerkError = serde_json::from_str(r#"{"message":"Failed","long_message":"OAuth failed","code":"oauth_failed"}"#)?;
+/// assert_eq!(value.code, "oauth_failed");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ClerkError {
@@ -206,6 +254,14 @@ pub struct ClerkError {
 }
 
 /// A link from an identification to another (an email address linked to an OAuth account).
+///
+/// ```
+/// use clerk_webhooks::event::IdentificationLink;
+///
+/// let value: IdentificationLink = serde_json::from_str(r#"{"type":"oauth_google","id":"idn_1"}"#)?;
+/// assert_eq!(value.kind, "oauth_google");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct IdentificationLink {

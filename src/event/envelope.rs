@@ -33,6 +33,14 @@ pub struct EventMeta {
 }
 
 /// The HTTP request that caused an event (`event_attributes.http_request`).
+///
+/// ```
+/// use clerk_webhooks::event::HttpRequest;
+///
+/// let value: HttpRequest = serde_json::from_str(r#"{"client_ip":"203.0.113.9","user_agent":"Mozilla/5.0"}"#)?;
+/// assert_eq!(value.user_agent, "Mozilla/5.0");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HttpRequest {

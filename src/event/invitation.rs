@@ -7,6 +7,14 @@ use super::common::open_enum;
 
 open_enum! {
     /// The state of an invitation, to the application or to an organization.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::InvitationStatus;
+    ///
+    /// let value: InvitationStatus = serde_json::from_str(r#""revoked""#)?;
+    /// assert_eq!(value, InvitationStatus::Revoked);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum InvitationStatus {
         /// Waiting for the invitee.
         Pending = "pending",
@@ -60,6 +68,14 @@ pub struct Invitation {
 
 open_enum! {
     /// The state of a waitlist entry.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::WaitlistEntryStatus;
+    ///
+    /// let value: WaitlistEntryStatus = serde_json::from_str(r#""invited""#)?;
+    /// assert_eq!(value, WaitlistEntryStatus::Invited);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum WaitlistEntryStatus {
         /// Waiting.
         Pending = "pending",
@@ -73,6 +89,14 @@ open_enum! {
 }
 
 /// A waitlist entry (`waitlistEntry.created`, `waitlistEntry.updated`).
+///
+/// ```
+/// use clerk_webhooks::event::{WaitlistEntry, WaitlistEntryStatus};
+///
+/// let value: WaitlistEntry = serde_json::from_str(r#"{"id":"wle_1","object":"waitlistEntry","email_address":"ada@example.com","status":"pending","invitation":null}"#)?;
+/// assert_eq!(value.status, WaitlistEntryStatus::Pending);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WaitlistEntry {

@@ -67,6 +67,14 @@ pub struct Organization {
 }
 
 /// The public part of an organization, embedded in domains and invitations.
+///
+/// ```
+/// use clerk_webhooks::event::PublicOrganizationData;
+///
+/// let value: PublicOrganizationData = serde_json::from_str(r#"{"id":"org_1","name":"Acme","slug":"acme","has_image":false}"#)?;
+/// assert_eq!(value.name, "Acme");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PublicOrganizationData {
@@ -86,6 +94,14 @@ pub struct PublicOrganizationData {
 
 open_enum! {
     /// How users with an email address at a verified domain join the organization.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::EnrollmentMode;
+    ///
+    /// let value: EnrollmentMode = serde_json::from_str(r#""automatic_invitation""#)?;
+    /// assert_eq!(value, EnrollmentMode::AutomaticInvitation);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum EnrollmentMode {
         /// Only by invitation.
         ManualInvitation = "manual_invitation",
@@ -99,6 +115,14 @@ open_enum! {
 }
 
 /// A domain of an organization (`organizationDomain.created`, `organizationDomain.updated`).
+///
+/// ```
+/// use clerk_webhooks::event::OrganizationDomain;
+///
+/// let value: OrganizationDomain = serde_json::from_str(r#"{"id":"orgdmn_1","organization_id":"org_1","name":"acme.com","enrollment_mode":"manual_invitation"}"#)?;
+/// assert_eq!(value.name, "acme.com");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrganizationDomain {
@@ -139,6 +163,14 @@ pub struct OrganizationDomain {
 }
 
 /// The verification of an organization domain.
+///
+/// ```
+/// use clerk_webhooks::event::DomainVerification;
+///
+/// let value: DomainVerification = serde_json::from_str(r#"{"status":"verified","strategy":"email_code","attempts":1,"expire_at":null}"#)?;
+/// assert_eq!(value.status, "verified");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DomainVerification {
@@ -157,6 +189,14 @@ pub struct DomainVerification {
 }
 
 /// An invitation to an organization (`organizationInvitation.created`, `.accepted`, `.revoked`).
+///
+/// ```
+/// use clerk_webhooks::event::{InvitationStatus, OrganizationInvitation};
+///
+/// let value: OrganizationInvitation = serde_json::from_str(r#"{"id":"orginv_1","email_address":"ada@example.com","role":"org:member","status":"accepted","user_id":"user_1"}"#)?;
+/// assert_eq!(value.status, Some(InvitationStatus::Accepted));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrganizationInvitation {
@@ -266,6 +306,14 @@ impl OrganizationMembership {
 }
 
 /// The public part of a user, embedded in memberships and invitations.
+///
+/// ```
+/// use clerk_webhooks::event::PublicUserData;
+///
+/// let value: PublicUserData = serde_json::from_str(r#"{"user_id":"user_1","first_name":"Ada","last_name":null,"identifier":"ada@example.com"}"#)?;
+/// assert_eq!(value.identifier.as_deref(), Some("ada@example.com"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PublicUserData {

@@ -50,6 +50,14 @@ impl HasId for Role {
 
 /// An organization permission (`permission.created`, `permission.updated`, possibly
 /// `permission.deleted`).
+///
+/// ```
+/// use clerk_webhooks::event::Permission;
+///
+/// let value: Permission = serde_json::from_str(r#"{"id":"perm_1","key":"org:posts:write","name":"Write posts","type":"user"}"#)?;
+/// assert_eq!(value.kind.as_deref(), Some("user"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Permission {

@@ -8,6 +8,14 @@ use super::user::User;
 
 open_enum! {
     /// The state of a session.
+    ///
+    /// ```
+    /// use clerk_webhooks::event::SessionStatus;
+    ///
+    /// let value: SessionStatus = serde_json::from_str(r#""revoked""#)?;
+    /// assert_eq!(value, SessionStatus::Revoked);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub enum SessionStatus {
         /// Signed in.
         Active = "active",
@@ -78,6 +86,14 @@ pub struct Session {
 }
 
 /// The device and place of a session's latest activity.
+///
+/// ```
+/// use clerk_webhooks::event::SessionActivity;
+///
+/// let value: SessionActivity = serde_json::from_str(r#"{"id":"sess_activity_1","is_mobile":true,"browser_name":"Safari","city":"Paris"}"#)?;
+/// assert!(value.is_mobile);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SessionActivity {

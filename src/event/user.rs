@@ -233,6 +233,14 @@ impl HasId for User {
 }
 
 /// An email address of a user.
+///
+/// ```
+/// use clerk_webhooks::event::EmailAddress;
+///
+/// let value: EmailAddress = serde_json::from_str(r#"{"id":"idn_1","email_address":"ada@example.com","linked_to":[]}"#)?;
+/// assert!(!value.is_verified());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EmailAddress {
@@ -274,6 +282,14 @@ impl EmailAddress {
 }
 
 /// A phone number of a user.
+///
+/// ```
+/// use clerk_webhooks::event::PhoneNumber;
+///
+/// let value: PhoneNumber = serde_json::from_str(r#"{"id":"idn_1","phone_number":"+15555550100","reserved_for_second_factor":true}"#)?;
+/// assert_eq!(value.reserved_for_second_factor, Some(true));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PhoneNumber {
@@ -326,6 +342,14 @@ fn is_verified(verification: &Option<Verification>) -> bool {
 }
 
 /// A web3 wallet of a user.
+///
+/// ```
+/// use clerk_webhooks::event::Web3Wallet;
+///
+/// let value: Web3Wallet = serde_json::from_str(r#"{"id":"idn_1","web3_wallet":"0xabc"}"#)?;
+/// assert_eq!(value.web3_wallet, "0xabc");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Web3Wallet {
@@ -345,6 +369,14 @@ pub struct Web3Wallet {
 }
 
 /// A passkey of a user.
+///
+/// ```
+/// use clerk_webhooks::event::Passkey;
+///
+/// let value: Passkey = serde_json::from_str(r#"{"id":"pkey_1","name":"Touch ID","last_used_at":1716883200000}"#)?;
+/// assert_eq!(value.name, "Touch ID");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Passkey {
@@ -363,6 +395,14 @@ pub struct Passkey {
 }
 
 /// An OAuth account linked to a user (Google, GitHub, ...).
+///
+/// ```
+/// use clerk_webhooks::event::ExternalAccount;
+///
+/// let value: ExternalAccount = serde_json::from_str(r#"{"id":"eac_1","provider":"oauth_google","email_address":"ada@gmail.com"}"#)?;
+/// assert_eq!(value.provider, "oauth_google");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ExternalAccount {
@@ -409,6 +449,14 @@ pub struct ExternalAccount {
 }
 
 /// A SAML account linked to a user.
+///
+/// ```
+/// use clerk_webhooks::event::SamlAccount;
+///
+/// let value: SamlAccount = serde_json::from_str(r#"{"id":"samlacc_1","provider":"saml_okta","active":true,"email_address":"ada@acme.com"}"#)?;
+/// assert!(value.active);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SamlAccount {
@@ -443,6 +491,14 @@ pub struct SamlAccount {
 }
 
 /// An enterprise SSO account (SAML or OIDC) linked to a user.
+///
+/// ```
+/// use clerk_webhooks::event::EnterpriseAccount;
+///
+/// let value: EnterpriseAccount = serde_json::from_str(r#"{"id":"enteracc_1","protocol":"oauth","provider":"oauth_custom","active":true,"email_address":"ada@acme.com"}"#)?;
+/// assert_eq!(value.protocol.as_deref(), Some("oauth"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EnterpriseAccount {
@@ -481,6 +537,14 @@ pub struct EnterpriseAccount {
 }
 
 /// A SAML or enterprise SSO connection, as embedded in a user's account.
+///
+/// ```
+/// use clerk_webhooks::event::SsoConnection;
+///
+/// let value: SsoConnection = serde_json::from_str(r#"{"id":"samlc_1","name":"Okta","provider":"saml_okta","domains":["acme.com"],"active":true}"#)?;
+/// assert_eq!(value.domains, ["acme.com"]);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SsoConnection {
@@ -519,6 +583,14 @@ pub struct SsoConnection {
 }
 
 /// SCIM provisioning details of a user.
+///
+/// ```
+/// use clerk_webhooks::event::ScimUserMetadata;
+///
+/// let value: ScimUserMetadata = serde_json::from_str(r#"{"directory_id":"dir_1","external_id":"00u1"}"#)?;
+/// assert_eq!(value.external_id.as_deref(), Some("00u1"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ScimUserMetadata {

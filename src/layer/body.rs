@@ -29,6 +29,13 @@ pub struct WebhookBody {
 
 impl WebhookBody {
     /// A body holding `data`.
+    ///
+    /// ```
+    /// use clerk_webhooks::layer::WebhookBody;
+    ///
+    /// let body = WebhookBody::new(bytes::Bytes::from_static(b"{}"));
+    /// assert_eq!(body.as_bytes(), b"{}");
+    /// ```
     pub fn new(data: Bytes) -> Self {
         Self {
             data: (!data.is_empty()).then_some(data),
@@ -36,11 +43,24 @@ impl WebhookBody {
     }
 
     /// The bytes not yet read.
+    ///
+    /// ```
+    /// use clerk_webhooks::layer::WebhookBody;
+    ///
+    /// assert_eq!(WebhookBody::default().as_bytes(), b"");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.data.as_deref().unwrap_or_default()
     }
 
     /// The bytes not yet read, without copying.
+    ///
+    /// ```
+    /// use clerk_webhooks::layer::WebhookBody;
+    ///
+    /// let body = WebhookBody::new(bytes::Bytes::from_static(b"raw"));
+    /// assert_eq!(body.into_bytes(), "raw");
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.data.unwrap_or_default()
     }
@@ -69,6 +89,15 @@ impl Body for WebhookBody {
 pin_project! {
     /// The response body of [`ClerkWebhook`](super::ClerkWebhook): the inner service's body, or the
     /// small JSON body of a rejection.
+    ///
+    /// ```
+    /// use clerk_webhooks::layer::ResponseBody;
+    /// use http_body::Body;
+    ///
+    /// // The body type of every response of the layer, whatever the inner service answers with.
+    /// fn is_http_body<B: Body>() {}
+    /// is_http_body::<ResponseBody<String>>();
+    /// ```
     pub struct ResponseBody<B> {
         #[pin]
         inner: ResponseBodyInner<B>,

@@ -10,6 +10,11 @@ use crate::verify::{Verifier, VerifyError};
 
 /// The default [`body_limit`](super::ClerkWebhookLayer::body_limit): 1 MiB, far above any Clerk
 /// event (a user with many identifications is a few KiB).
+///
+/// ```
+/// use clerk_webhooks::layer::DEFAULT_BODY_LIMIT;
+/// assert_eq!(DEFAULT_BODY_LIMIT, 1024 * 1024);
+/// ```
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// What to do with an authentic delivery of a known event type whose data does not fit this

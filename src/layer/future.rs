@@ -19,6 +19,16 @@ use crate::verify::VerifyError;
 
 pin_project! {
     /// The response future of [`ClerkWebhook`](super::ClerkWebhook).
+    ///
+    /// ```
+    /// use clerk_webhooks::layer::{ClerkWebhook, ResponseFuture, WebhookBody};
+    /// use std::future::Future;
+    ///
+    /// // The future `ClerkWebhook<S>::call` returns; it is `Send` whenever the inner service's is.
+    /// fn is_send<T: Send>(_: &T) {}
+    /// type Inner = tower::util::BoxCloneService<http::Request<WebhookBody>, http::Response<String>, std::convert::Infallible>;
+    /// fn check(future: &ResponseFuture<Inner, String>) { is_send(future); }
+    /// ```
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<WebhookBody>>,

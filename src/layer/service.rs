@@ -15,6 +15,13 @@ use super::{BodyBuffer, ClerkWebhookLayer, Rejection, ResponseBody, WebhookBody}
 use crate::verify::{Verifier, VerifyError};
 
 /// The boxed error type request bodies may fail with.
+///
+/// ```
+/// use clerk_webhooks::layer::BoxError;
+///
+/// let err: BoxError = "connection reset".into();
+/// assert_eq!(err.to_string(), "connection reset");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Middleware that verifies Clerk webhook deliveries; see [`ClerkWebhookLayer`].
@@ -88,16 +95,47 @@ impl<S> ClerkWebhook<S> {
     }
 
     /// The inner service.
+    ///
+    /// ```
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    /// use tower::Layer;
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let service = ClerkWebhookLayer::new(verifier).layer("inner");
+    /// assert_eq!(*service.get_ref(), "inner");
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The inner service, mutably.
+    ///
+    /// ```
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    /// use tower::Layer;
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let mut service = ClerkWebhookLayer::new(verifier).layer(1);
+    /// *service.get_mut() += 1;
+    /// assert_eq!(*service.get_ref(), 2);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// Unwraps the inner service.
+    ///
+    /// ```
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    /// use tower::Layer;
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let service = ClerkWebhookLayer::new(verifier).layer("inner");
+    /// assert_eq!(service.into_inner(), "inner");
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }

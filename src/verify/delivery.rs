@@ -32,11 +32,33 @@ impl Delivery {
     }
 
     /// The message id (`svix-id`): the same on every retry of this delivery.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let headers = verifier.signed_headers("msg_9", 1_700_000_000, b"{}")?;
+    /// let delivery = verifier.verify_at(&headers, b"{}", UNIX_EPOCH + Duration::from_secs(1_700_000_000))?;
+    /// assert_eq!(delivery.id(), "msg_9");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The time this attempt was signed (`svix-timestamp`), in seconds since the Unix epoch.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+    /// let headers = verifier.signed_headers("msg_9", 1_700_000_000, b"{}")?;
+    /// let delivery = verifier.verify_at(&headers, b"{}", UNIX_EPOCH + Duration::from_secs(1_700_000_100))?;
+    /// assert_eq!(delivery.timestamp(), 1_700_000_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timestamp(&self) -> i64 {
         self.timestamp
     }

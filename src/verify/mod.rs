@@ -28,6 +28,11 @@ use self::headers::{v1_signatures, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
 
 /// How far `svix-timestamp` may lie from now, either way, by default: 5 minutes, as in Svix.
+///
+/// ```
+/// use clerk_webhooks::DEFAULT_TOLERANCE;
+/// assert_eq!(DEFAULT_TOLERANCE.as_secs(), 300);
+/// ```
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 type HmacSha256 = Hmac<Sha256>;
