@@ -35,10 +35,14 @@ def sign(msg_id, payload):
     mac = hmac.new(key, f"{msg_id}.{now}.".encode() + payload, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
 def lua(name, payload, signature, expected):
+    # The body is read from a file: it is bytes (UTF-8, or 2 MiB), not a Lua string literal.
+    open(f"{work}/{name}.body", "wb").write(payload)
     # Counts statuses per thread; done() prints them merged, and the unexpected ones.
     open(f"{work}/{name}.lua", "w").write(f"""
 wrk.method = "POST"
-wrk.body = {json.dumps(payload.decode('latin-1'))}
+local file = io.open({json.dumps(f"{work}/{name}.body")}, "rb")
+wrk.body = file:read("*all")
+file:close()
 wrk.headers["content-type"] = "application/json"
 wrk.headers["svix-id"] = "msg_load"
 wrk.headers["svix-timestamp"] = "{now}"
