@@ -363,3 +363,21 @@ fn known_types_with_unfit_data_name_the_type_and_the_field() {
         assert!(err.to_string().contains(event_type) && err.to_string().contains(path));
     }
 }
+
+#[test]
+fn primary_helpers_are_none_when_the_id_is_unset_or_dangling() {
+    let user: clerk_webhooks::event::User = serde_json::from_str(
+        r#"{"id":"user_1","primary_email_address_id":"idn_gone","primary_phone_number_id":null,
+            "email_addresses":[{"id":"idn_1","email_address":"a@example.com"}],
+            "phone_numbers":[{"id":"idn_2","phone_number":"+15555550100"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        user.primary_email(),
+        None,
+        "a dangling id does not fall back to the first entry"
+    );
+    assert_eq!(user.primary_phone(), None);
+    assert!(user.primary_web3_wallet().is_none());
+    assert_eq!(user.full_name(), None);
+}

@@ -165,8 +165,11 @@ impl User {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn primary_email_address(&self) -> Option<&EmailAddress> {
-        let id = self.primary_email_address_id.as_deref()?;
-        self.email_addresses.iter().find(|email| email.id == id)
+        primary(
+            &self.primary_email_address_id,
+            &self.email_addresses,
+            |email| &email.id,
+        )
     }
 
     /// The primary phone number, as a string.
@@ -190,8 +193,11 @@ impl User {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn primary_phone_number(&self) -> Option<&PhoneNumber> {
-        let id = self.primary_phone_number_id.as_deref()?;
-        self.phone_numbers.iter().find(|phone| phone.id == id)
+        primary(
+            &self.primary_phone_number_id,
+            &self.phone_numbers,
+            |phone| &phone.id,
+        )
     }
 
     /// The primary [`Web3Wallet`].
@@ -203,8 +209,9 @@ impl User {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn primary_web3_wallet(&self) -> Option<&Web3Wallet> {
-        let id = self.primary_web3_wallet_id.as_deref()?;
-        self.web3_wallets.iter().find(|wallet| wallet.id == id)
+        primary(&self.primary_web3_wallet_id, &self.web3_wallets, |wallet| {
+            &wallet.id
+        })
     }
 
     /// First and last name joined by a space, skipping whichever is missing or blank; `None` when
@@ -224,6 +231,16 @@ impl User {
             .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     }
+}
+
+/// The entry of `entries` that `primary_id` points at; `None` when it is unset or dangling.
+fn primary<'a, T>(
+    primary_id: &Option<String>,
+    entries: &'a [T],
+    id: impl Fn(&T) -> &String,
+) -> Option<&'a T> {
+    let wanted = primary_id.as_deref()?;
+    entries.iter().find(|entry| id(entry) == wanted)
 }
 
 impl HasId for User {

@@ -185,7 +185,9 @@ fn refuse_early<B: Body>(
         };
         return Err(Rejection::verify(err, headers));
     }
-    Verifier::check_headers(&config.verifier, headers)
+    config
+        .verifier
+        .check_headers(headers)
         .map_err(|err| Rejection::verify(err, headers))
 }
 
