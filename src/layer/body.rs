@@ -119,12 +119,20 @@ pin_project! {
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn rejection(json: String) -> Self {
-        Self {
+    /// A response of the middleware's own: `status`, `content-type: application/json`, `json`.
+    pub(crate) fn json_response(status: http::StatusCode, json: String) -> http::Response<Self> {
+        let body = Self {
             inner: ResponseBodyInner::Rejection {
                 body: Full::new(Bytes::from(json)),
             },
-        }
+        };
+        let mut response = http::Response::new(body);
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        response
     }
 
     pub(crate) fn inner(body: B) -> Self {

@@ -1,7 +1,6 @@
 //! A refused delivery and its response.
 
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
 
 use super::ResponseBody;
 use crate::verify::{error_json, VerifyError};
@@ -49,15 +48,7 @@ impl Rejection {
     }
 
     pub(crate) fn into_response<B>(self) -> Response<ResponseBody<B>> {
-        let mut response = Response::new(ResponseBody::rejection(error_json(
-            self.code,
-            &self.message,
-        )));
-        *response.status_mut() = self.status;
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        ResponseBody::json_response(self.status, error_json(self.code, &self.message))
     }
 
     /// One event per rejection: the code, the status, the svix-id as sent and a detail that never
