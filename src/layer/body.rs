@@ -88,7 +88,7 @@ impl Body for WebhookBody {
 
 pin_project! {
     /// The response body of [`ClerkWebhook`](super::ClerkWebhook): the inner service's body, or the
-    /// small JSON body of a rejection.
+    /// small JSON body of the middleware's own answer (a rejection or a de-duplication reply).
     ///
     /// ```
     /// use clerk_webhooks::layer::ResponseBody;
@@ -107,7 +107,8 @@ pin_project! {
 pin_project! {
     #[project = ResponseBodyProj]
     enum ResponseBodyInner<B> {
-        Rejection {
+        // The middleware's own answers: rejections and de-duplication replies.
+        Json {
             #[pin]
             body: Full<Bytes>,
         },
@@ -122,7 +123,7 @@ impl<B> ResponseBody<B> {
     /// A response of the middleware's own: `status`, `content-type: application/json`, `json`.
     pub(crate) fn json_response(status: http::StatusCode, json: String) -> http::Response<Self> {
         let body = Self {
-            inner: ResponseBodyInner::Rejection {
+            inner: ResponseBodyInner::Json {
                 body: Full::new(Bytes::from(json)),
             },
         };
@@ -151,7 +152,7 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().inner.project() {
-            ResponseBodyProj::Rejection { body } => body
+            ResponseBodyProj::Json { body } => body
                 .poll_frame(cx)
                 .map_err(|never: Infallible| match never {}),
             ResponseBodyProj::Inner { body } => body.poll_frame(cx),
@@ -160,14 +161,14 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
 
     fn is_end_stream(&self) -> bool {
         match &self.inner {
-            ResponseBodyInner::Rejection { body } => body.is_end_stream(),
+            ResponseBodyInner::Json { body } => body.is_end_stream(),
             ResponseBodyInner::Inner { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
-            ResponseBodyInner::Rejection { body } => body.size_hint(),
+            ResponseBodyInner::Json { body } => body.size_hint(),
             ResponseBodyInner::Inner { body } => body.size_hint(),
         }
     }

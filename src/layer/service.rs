@@ -157,10 +157,11 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        if let Err(rejection) = refuse_early(&self.config, &parts.headers, &body) {
+        let length = content_length(&parts.headers);
+        if let Err(rejection) = refuse_early(&self.config, &parts.headers, length, &body) {
             return ResponseFuture::rejected(rejection);
         }
-        let announced = announced_length(&parts.headers, &body);
+        let announced = length.or_else(|| body.size_hint().exact()).unwrap_or(0);
         let buffer = BodyBuffer::new(self.config.body_limit, announced);
         // Call the service that `poll_ready` readied and leave a fresh clone in its place.
         let clone = self.inner.clone();
@@ -174,11 +175,12 @@ where
 fn refuse_early<B: Body>(
     config: &Config,
     headers: &http::HeaderMap,
+    content_length: Option<u64>,
     body: &B,
 ) -> Result<(), Rejection> {
     let limit = config.body_limit as u64;
-    let announced_too_large = content_length(headers).is_some_and(|length| length > limit)
-        || body.size_hint().lower() > limit;
+    let announced_too_large =
+        content_length.is_some_and(|length| length > limit) || body.size_hint().lower() > limit;
     if announced_too_large {
         let err = VerifyError::PayloadTooLarge {
             limit: config.body_limit,
@@ -199,10 +201,4 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-fn announced_length<B: Body>(headers: &http::HeaderMap, body: &B) -> u64 {
-    content_length(headers)
-        .or_else(|| body.size_hint().exact())
-        .unwrap_or(0)
 }
