@@ -1,26 +1,20 @@
 //! axum extractors for what [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) puts in the request
 //! extensions.
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::header::CONTENT_TYPE;
 use http::request::Parts;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 
-use crate::event::{ClerkEvent, EventMeta};
-use crate::verify::{error_json, Delivery};
+use crate::response::{error_json, json_response};
+use crate::{ClerkEvent, Delivery, EventMeta};
 
 /// The rejection of the [`ClerkEvent`], [`EventMeta`] and [`Delivery`] extractors when the route
-/// has no [`ClerkWebhookLayer`](crate::ClerkWebhookLayer): a server bug, answered with `500` and a
-/// message naming the fix.
+/// has no [`ClerkWebhookLayer`](crate::ClerkWebhookLayer): a server bug, answered with `500`, code
+/// `missing_webhook_layer`, and a message naming the fix.
 ///
-/// ```
-/// use axum_core::response::IntoResponse;
-/// use clerk_webhooks::MissingWebhookLayer;
-///
-/// let response = MissingWebhookLayer::new("ClerkEvent").into_response();
-/// assert_eq!(response.status(), 500);
-/// ```
+/// Extract `Option<ClerkEvent>` (or `Option<Delivery>`, `Option<EventMeta>`) in a handler that
+/// also serves requests without the layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{extractor} was extracted on a route without ClerkWebhookLayer: add \
@@ -31,27 +25,22 @@ pub struct MissingWebhookLayer {
 }
 
 impl MissingWebhookLayer {
-    /// The rejection for the extractor named `extractor`.
-    ///
-    /// ```
-    /// use clerk_webhooks::MissingWebhookLayer;
-    ///
-    /// let rejection = MissingWebhookLayer::new("Delivery");
-    /// assert!(rejection.to_string().starts_with("Delivery was extracted"));
-    /// ```
-    pub fn new(extractor: &'static str) -> Self {
-        Self { extractor }
+    /// The HTTP status of the answer: `500 Internal Server Error`.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The JSON body of the answer: `{"error": "missing_webhook_layer", "message": TEXT}`.
+    pub fn body_text(&self) -> String {
+        error_json("missing_webhook_layer", &self.to_string())
     }
 }
 
 impl IntoResponse for MissingWebhookLayer {
     fn into_response(self) -> Response {
-        let body = error_json("missing_webhook_layer", &self.to_string());
-        let mut response = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        #[cfg(feature = "tracing")]
+        tracing::error!(extractor = self.extractor, "{self}");
+        json_response(self.status(), self.body_text()).into_response()
     }
 }
 
@@ -59,68 +48,49 @@ impl IntoResponse for MissingWebhookLayer {
 /// middleware and the handler) can all read it.
 fn from_extensions<T: Clone + Send + Sync + 'static>(
     parts: &Parts,
-    name: &'static str,
+    extractor: &'static str,
 ) -> Result<T, MissingWebhookLayer> {
     parts
         .extensions
         .get::<T>()
         .cloned()
-        .ok_or(MissingWebhookLayer::new(name))
+        .ok_or(MissingWebhookLayer { extractor })
 }
 
-/// Extracts the verified, typed event. Works in any argument position, beside `Bytes` or `Json`.
-///
-/// ```
-/// use axum::http::StatusCode;
-/// use bytes::Bytes;
-/// use clerk_webhooks::ClerkEvent;
-///
-/// async fn handler(event: ClerkEvent, raw: Bytes) -> StatusCode {
-///     println!("{} ({} bytes)", event.event_type(), raw.len());
-///     StatusCode::OK
-/// }
-/// # let _: axum::routing::MethodRouter = axum::routing::post(handler);
-/// ```
-impl<S: Sync> FromRequestParts<S> for ClerkEvent {
-    type Rejection = MissingWebhookLayer;
+macro_rules! extractor {
+    ($type:ident, $doc:literal) => {
+        #[doc = $doc]
+        impl<S: Sync> FromRequestParts<S> for $type {
+            type Rejection = MissingWebhookLayer;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        from_extensions(parts, "ClerkEvent")
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                from_extensions(parts, stringify!($type))
+            }
+        }
+
+        /// `None` on a route without the layer, instead of a 500.
+        impl<S: Sync> OptionalFromRequestParts<S> for $type {
+            type Rejection = std::convert::Infallible;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                Ok(parts.extensions.get::<$type>().cloned())
+            }
+        }
+    };
 }
 
-/// Extracts the envelope metadata of the verified event.
-///
-/// ```
-/// use clerk_webhooks::EventMeta;
-///
-/// async fn handler(meta: EventMeta) -> String {
-///     format!("{:?}", meta.instance_id)
-/// }
-/// # let _: axum::routing::MethodRouter = axum::routing::post(handler);
-/// ```
-impl<S: Sync> FromRequestParts<S> for EventMeta {
-    type Rejection = MissingWebhookLayer;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        from_extensions(parts, "EventMeta")
-    }
-}
-
-/// Extracts the delivery's `svix-id` and timestamp, the key for de-duplication.
-///
-/// ```
-/// use clerk_webhooks::Delivery;
-///
-/// async fn handler(delivery: Delivery) -> String {
-///     delivery.id().to_owned()
-/// }
-/// # let _: axum::routing::MethodRouter = axum::routing::post(handler);
-/// ```
-impl<S: Sync> FromRequestParts<S> for Delivery {
-    type Rejection = MissingWebhookLayer;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        from_extensions(parts, "Delivery")
-    }
-}
+extractor!(
+    ClerkEvent,
+    "Extracts the verified, typed event. Works in any argument position, beside `Bytes` or `Json`."
+);
+extractor!(EventMeta, "Extracts the envelope metadata of the verified event.");
+extractor!(
+    Delivery,
+    "Extracts the delivery's `svix-id` and timestamp, the key for de-duplication."
+);

@@ -81,10 +81,10 @@ impl<St: DedupeStore> DedupeLayer<St> {
     ///
     /// ```
     /// # use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
-    /// let layer = DedupeLayer::new(MemoryStore::new()).lease(std::time::Duration::from_secs(30));
+    /// let layer = DedupeLayer::new(MemoryStore::new()).with_lease(std::time::Duration::from_secs(30));
     /// ```
     #[must_use]
-    pub fn lease(mut self, lease: Duration) -> Self {
+    pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
     }
@@ -93,10 +93,10 @@ impl<St: DedupeStore> DedupeLayer<St> {
     ///
     /// ```
     /// # use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
-    /// let layer = DedupeLayer::new(MemoryStore::new()).retention(std::time::Duration::from_secs(7 * 86_400));
+    /// let layer = DedupeLayer::new(MemoryStore::new()).with_retention(std::time::Duration::from_secs(7 * 86_400));
     /// ```
     #[must_use]
-    pub fn retention(mut self, retention: Duration) -> Self {
+    pub fn with_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self
     }

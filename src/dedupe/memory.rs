@@ -87,11 +87,11 @@ impl MemoryStore {
     ///
     /// ```
     /// # use clerk_webhooks::dedupe::MemoryStore;
-    /// let store = MemoryStore::new().max_entries(10_000);
+    /// let store = MemoryStore::new().with_max_entries(10_000);
     /// assert_eq!(store.len(), 0);
     /// ```
     #[must_use]
-    pub fn max_entries(self, max: usize) -> Self {
+    pub fn with_max_entries(self, max: usize) -> Self {
         self.lock().max_entries = max.max(1);
         self
     }
@@ -159,15 +159,17 @@ impl MemoryStore {
         Claim::Claimed(token)
     }
 
-    fn finish(&self, id: &str, token: &ClaimToken, done_for: Option<Duration>) {
+    /// Completes or releases the claim; whether `token` still held it (an expired lease is not
+    /// held, as in Redis, where the key is gone).
+    fn finish(&self, id: &str, token: &ClaimToken, done_for: Option<Duration>) -> bool {
         let now = (self.clock)();
         let mut entries = self.lock();
         let holds_claim = matches!(
             entries.by_id.get(id),
-            Some(Entry { state: State::Processing(held), .. }) if held == token
+            Some(Entry { state: State::Processing(held), deadline }) if held == token && *deadline > now
         );
         if !holds_claim {
-            return;
+            return false;
         }
         match done_for {
             Some(retention) => entries.set(id, State::Done, now + retention),
@@ -175,6 +177,7 @@ impl MemoryStore {
                 entries.by_id.remove(id);
             }
         }
+        true
     }
 }
 
@@ -271,9 +274,8 @@ impl DedupeStore for MemoryStore {
         id: &str,
         token: &ClaimToken,
         retention: Duration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.finish(id, token, Some(retention));
-        ready(Ok(()))
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        ready(Ok(self.finish(id, token, Some(retention))))
     }
 
     fn release(
@@ -300,7 +302,7 @@ mod tests {
         let now = Arc::new(Mutex::new(start));
         let clock = now.clone();
         let store = MemoryStore::new()
-            .max_entries(3)
+            .with_max_entries(3)
             .with_clock(move || *clock.lock().unwrap());
         for n in 0..5 {
             let Claim::Claimed(token) =

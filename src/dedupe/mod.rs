@@ -7,7 +7,13 @@
 //!
 //! - [`MemoryStore`]: one process; bounded memory.
 //! - `RedisStore` (cargo feature `redis`): many instances behind a load balancer, sharing one Redis.
+//!
+//! Svix sends the same `svix-id` to every endpoint subscribed to a message. Two endpoints (two
+//! routes, or two apps) that share one Redis must therefore use different key prefixes
+//! (`RedisStore::with_key_prefix`), or the second endpoint would take the first one's deliveries
+//! for duplicates.
 
+mod future;
 mod layer;
 mod memory;
 #[cfg(feature = "redis")]
@@ -19,5 +25,6 @@ pub use self::layer::{DedupeLayer, DEFAULT_LEASE, DEFAULT_RETENTION};
 pub use self::memory::{MemoryStore, DEFAULT_MAX_ENTRIES};
 #[cfg(feature = "redis")]
 pub use self::redis_store::{RedisStore, DEFAULT_KEY_PREFIX};
-pub use self::service::{Dedupe, DedupeFuture};
+pub use self::future::ResponseFuture;
+pub use self::service::Dedupe;
 pub use self::store::{Claim, ClaimToken, DedupeStore, StoreError};

@@ -47,7 +47,7 @@ return 0";
 /// use clerk_webhooks::dedupe::{DedupeLayer, RedisStore};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.key_prefix("myapp:clerk:");
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.with_key_prefix("myapp:clerk:");
 /// let layer = DedupeLayer::new(store);
 /// # Ok(()) }
 /// ```
@@ -99,17 +99,18 @@ impl RedisStore {
     }
 
     /// Prefixes every key with `prefix` (default `clerk-webhooks:delivery:`), to share a Redis
-    /// between apps or environments.
+    /// between apps, environments or endpoints. Svix sends the same `svix-id` to every endpoint
+    /// subscribed to a message, so give each endpoint its own prefix.
     ///
     /// ```no_run
     /// use clerk_webhooks::dedupe::RedisStore;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect("redis://127.0.0.1/").await?.key_prefix("staging:clerk:");
+    /// let store = RedisStore::connect("redis://127.0.0.1/").await?.with_key_prefix("staging:clerk:");
     /// # Ok(()) }
     /// ```
     #[must_use]
-    pub fn key_prefix(mut self, prefix: &str) -> Self {
+    pub fn with_key_prefix(mut self, prefix: &str) -> Self {
         self.prefix = Arc::from(prefix);
         self
     }
@@ -128,7 +129,7 @@ impl fmt::Debug for RedisStore {
 }
 
 fn store_error(err: redis::RedisError) -> StoreError {
-    StoreError(Box::new(err))
+    StoreError::new(err)
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -185,13 +186,13 @@ impl DedupeStore for RedisStore {
         id: &str,
         token: &ClaimToken,
         retention: Duration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let key = self.key(id);
         let token = token.clone();
         let script = Arc::clone(&self.complete);
         let mut connection = self.connection.clone();
         async move {
-            let _updated: i64 = script
+            let updated: i64 = script
                 .key(key)
                 .arg(token.as_str())
                 .arg(DONE)
@@ -199,7 +200,7 @@ impl DedupeStore for RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(store_error)?;
-            Ok(())
+            Ok(updated == 1)
         }
     }
 

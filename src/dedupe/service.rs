@@ -1,34 +1,21 @@
 //! The de-duplication service.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::RETRY_AFTER;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
+use super::future::ResponseFuture;
 use super::store::{Claim, ClaimToken, DedupeStore};
 use crate::layer::ResponseBody;
-use crate::verify::{error_json, Delivery};
+use crate::response::{error_json, json_response, set_retry_after};
+use crate::Delivery;
 
 /// How long Svix is asked to wait when the store is down.
 const STORE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Middleware that makes each delivery take effect once; see [`DedupeLayer`](super::DedupeLayer).
-///
-/// ```
-/// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
-/// use tower::ServiceBuilder;
-///
-/// let service = ServiceBuilder::new()
-///     .layer(DedupeLayer::new(MemoryStore::new()))
-///     .service(tower::service_fn(|_: http::Request<String>| async {
-///         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-///     }));
-/// let _inner = service.into_inner();
-/// ```
 #[derive(Debug, Clone)]
 pub struct Dedupe<S, St> {
     inner: S,
@@ -47,56 +34,8 @@ impl<S, St> Dedupe<S, St> {
         }
     }
 
-    /// The inner service.
-    ///
-    /// ```
-    /// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
-    /// use tower::Layer;
-    ///
-    /// let service = DedupeLayer::new(MemoryStore::new()).layer("inner");
-    /// assert_eq!(*service.get_ref(), "inner");
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    ///
-    /// ```
-    /// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
-    /// use tower::Layer;
-    ///
-    /// let mut service = DedupeLayer::new(MemoryStore::new()).layer(1);
-    /// *service.get_mut() += 1;
-    /// assert_eq!(*service.get_ref(), 2);
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    ///
-    /// ```
-    /// use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
-    /// use tower::Layer;
-    ///
-    /// let service = DedupeLayer::new(MemoryStore::new()).layer("inner");
-    /// assert_eq!(service.into_inner(), "inner");
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
-
-/// The response future of [`Dedupe`].
-///
-/// ```
-/// use clerk_webhooks::dedupe::DedupeFuture;
-///
-/// let future: DedupeFuture<u8, ()> = Box::pin(async { Ok(1) });
-/// # drop(future);
-/// ```
-pub type DedupeFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S, St, B, ResBody> Service<Request<B>> for Dedupe<S, St>
 where
@@ -109,7 +48,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = DedupeFuture<Self::Response, S::Error>;
+    type Future = ResponseFuture<Self::Response, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -120,7 +59,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let store = self.store.clone();
         let (lease, retention) = (self.lease, self.retention);
-        Box::pin(async move {
+        ResponseFuture::new(async move {
             let Some(id) = request
                 .extensions()
                 .get::<Delivery>()
@@ -138,6 +77,8 @@ where
             let token = match store.claim(&id, lease).await {
                 Ok(Claim::Claimed(token)) => token,
                 Ok(Claim::Done) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::info!(svix_id = %id, "clerk webhook: duplicate delivery, already processed");
                     let body = serde_json::json!({"duplicate": true, "svix_id": id,
                         "message": "already processed"});
                     return Ok(reply(StatusCode::OK, body.to_string(), None));
@@ -174,7 +115,10 @@ where
                 .expect("the guard holds the token until here");
             let succeeded = matches!(&outcome, Ok(response) if response.status().is_success());
             let recorded = if succeeded {
-                store.complete(&id, &token, retention).await
+                store
+                    .complete(&id, &token, retention)
+                    .await
+                    .map(|held| log_lost_claim(&id, held))
             } else {
                 store.release(&id, &token).await
             };
@@ -207,15 +151,28 @@ fn reply<B>(
     json: String,
     retry_after: Option<Duration>,
 ) -> Response<ResponseBody<B>> {
-    let mut response = ResponseBody::json_response(status, json);
+    let mut response = json_response(status, ResponseBody::json(json));
     if let Some(wait) = retry_after {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        set_retry_after(&mut response, wait);
     }
     response
 }
+
+/// A handler that outlived its lease may have run beside a retry that another instance (or this
+/// one) claimed after the lease: the operator should know, and make the lease longer.
+#[cfg(feature = "tracing")]
+fn log_lost_claim(id: &str, held: bool) {
+    if !held {
+        tracing::warn!(
+            svix_id = %id,
+            "clerk webhook: the claim on this delivery had expired before the handler finished \
+             (the lease is shorter than the handler); a retry may have run it again"
+        );
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+fn log_lost_claim(_id: &str, _held: bool) {}
 
 #[cfg(feature = "tracing")]
 fn log_store_error(id: &str, err: &super::StoreError) {

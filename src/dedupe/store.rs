@@ -9,25 +9,12 @@ use std::time::Duration;
 
 /// Proof that this process holds the processing lease of a delivery id; only its holder can
 /// complete or release the claim.
-///
-/// ```
-/// use clerk_webhooks::dedupe::ClaimToken;
-///
-/// assert_ne!(ClaimToken::new(), ClaimToken::new());
-/// assert!(ClaimToken::new().as_str().len() >= 32);
-/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClaimToken(String);
 
 impl ClaimToken {
     /// A new token, unique across processes: 128 random bits from the OS-seeded hasher keys plus a
     /// process-wide counter (no extra dependency for randomness).
-    ///
-    /// ```
-    /// use clerk_webhooks::dedupe::ClaimToken;
-    ///
-    /// assert_ne!(ClaimToken::new(), ClaimToken::new());
-    /// ```
     pub fn new() -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let count = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -43,13 +30,6 @@ impl ClaimToken {
     }
 
     /// The token as stored.
-    ///
-    /// ```
-    /// use clerk_webhooks::dedupe::ClaimToken;
-    ///
-    /// let token = ClaimToken::new();
-    /// assert!(token.as_str().chars().all(|c| c.is_ascii_hexdigit()));
-    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -97,15 +77,29 @@ pub enum Claim {
 
 /// The store failed (Redis down, ...). The delivery is answered with `503` so Svix retries it.
 ///
-/// ```
-/// use clerk_webhooks::dedupe::StoreError;
-///
-/// let err = StoreError("connection refused".into());
-/// assert_eq!(err.to_string(), "the de-duplication store failed: connection refused");
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[error("the de-duplication store failed: {0}")]
-pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+/// `Debug` shows the same text as `Display`, so a `main` that returns it with `?` (from
+/// `RedisStore::connect`) prints the cause.
+#[derive(thiserror::Error)]
+#[error("the de-duplication store failed: {source}")]
+pub struct StoreError {
+    #[source]
+    source: crate::BoxError,
+}
+
+impl StoreError {
+    /// A store failure caused by `source`, for implementations of [`DedupeStore`].
+    pub fn new(source: impl Into<crate::BoxError>) -> Self {
+        Self {
+            source: source.into(),
+        }
+    }
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 /// Where delivery ids are claimed and remembered.
 ///
@@ -113,7 +107,8 @@ pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 /// `redis`, many instances). The protocol, for one id:
 /// - [`claim`](Self::claim) for a lease: `Claimed` to the first caller, `InProgress` to others while
 ///   the lease runs, `Done` once completed; an expired lease can be claimed again.
-/// - [`complete`](Self::complete) after a 2xx: remember the id as done for the retention period.
+/// - [`complete`](Self::complete) after a 2xx: remember the id as done for the retention period,
+///   and say whether the claim was still held (a lease that expired mid-handler lets a retry run).
 /// - [`release`](Self::release) after anything else, so the retry is processed.
 /// - [`abandon`](Self::abandon) from `Drop` (handler panic, dropped future): a best-effort release
 ///   that cannot wait; the lease expiry covers what it misses.
@@ -127,7 +122,7 @@ pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 /// /// Processes `id` once, whatever store is behind it.
 /// async fn once<St: DedupeStore>(store: &St, id: &str) -> bool {
 ///     match store.claim(id, Duration::from_secs(60)).await {
-///         Ok(Claim::Claimed(token)) => store.complete(id, &token, Duration::from_secs(3600)).await.is_ok(),
+///         Ok(Claim::Claimed(token)) => store.complete(id, &token, Duration::from_secs(3600)).await.unwrap_or(false),
 ///         _ => false,
 ///     }
 /// }
@@ -147,13 +142,14 @@ pub trait DedupeStore: Clone + Send + Sync + 'static {
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Marks `id` done for `retention`, if `token` still holds its claim.
+    /// Marks `id` done for `retention`, if `token` still holds its claim. `Ok(false)` when it no
+    /// longer did: the lease expired, and another attempt may have claimed the id since.
     fn complete(
         &self,
         id: &str,
         token: &ClaimToken,
         retention: Duration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Gives the claim on `id` up, if `token` still holds it.
     fn release(

@@ -10,13 +10,14 @@ use super::*;
 /// An event of a type this version of the crate does not know, kept whole so nothing is lost.
 ///
 /// ```
-/// use clerk_webhooks::event::ClerkEvent;
+/// use clerk_webhooks::ClerkEvent;
 ///
-/// let event: ClerkEvent = serde_json::from_str(r#"{"type":"agent.created","data":{"id":"ag_1"}}"#)?;
-/// let ClerkEvent::Unknown(unknown) = &event else { panic!("expected Unknown") };
-/// assert_eq!(unknown.event_type, "agent.created");
-/// assert_eq!(unknown.data["id"], "ag_1");
-/// # Ok::<(), serde_json::Error>(())
+/// fn handle(event: ClerkEvent) {
+///     if let ClerkEvent::Unknown(unknown) = event {
+///         // Newer than this crate: acknowledge it, and look at it by hand if it matters.
+///         println!("{} with id {}", unknown.event_type, unknown.data["id"]);
+///     }
+/// }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -29,16 +30,50 @@ pub struct UnknownEvent {
 
 impl UnknownEvent {
     /// An unknown event from its type and raw data.
-    ///
-    /// ```
-    /// # use clerk_webhooks::event::UnknownEvent;
-    /// let unknown = UnknownEvent::new("agent.created", serde_json::json!({"id": "ag_1"}));
-    /// assert_eq!(unknown.event_type, "agent.created");
-    /// ```
     pub fn new(event_type: impl Into<String>, data: Value) -> Self {
         Self {
             event_type: event_type.into(),
             data,
+        }
+    }
+}
+
+/// An event of a known type whose data does not fit this version's model, kept whole: what the
+/// layer hands on under
+/// [`UnsupportedEvents::PassAsUnparsed`](crate::layer::UnsupportedEvents::PassAsUnparsed) instead
+/// of refusing it.
+///
+/// ```
+/// use clerk_webhooks::ClerkEvent;
+///
+/// fn handle(event: ClerkEvent) {
+///     match event {
+///         ClerkEvent::UserCreated(user) => println!("welcome {}", user.id),
+///         // A `user.created` this crate could not read: the raw data is all there is.
+///         ClerkEvent::Unparsed(unparsed) => {
+///             eprintln!("{} did not fit at {}", unparsed.event_type, unparsed.path);
+///         }
+///         _ => {}
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UnparsedEvent {
+    /// The event type as sent (`user.created`).
+    pub event_type: String,
+    /// The raw `data` of the envelope.
+    pub data: Value,
+    /// Where in `data` it did not fit the model (`email_addresses[0].id`; `.` for `data` itself).
+    pub path: String,
+}
+
+impl UnparsedEvent {
+    pub(crate) fn new(event_type: &str, data: Value, path: String) -> Self {
+        Self {
+            event_type: event_type.to_owned(),
+            data,
+            path,
         }
     }
 }
@@ -52,7 +87,7 @@ macro_rules! catalog {
         /// acknowledge with a 2xx so Clerk does not retry.
         ///
         /// ```
-        /// use clerk_webhooks::event::ClerkEvent;
+        /// use clerk_webhooks::ClerkEvent;
         ///
         /// fn handle(event: &ClerkEvent) -> &'static str {
         ///     match event {
@@ -80,30 +115,22 @@ macro_rules! catalog {
             )+
             /// An event type this version does not know.
             Unknown(UnknownEvent),
+            /// A known event type whose data does not fit this version's model; only where asked
+            /// for (see [`UnsupportedEvents`](crate::layer::UnsupportedEvents)), otherwise such a
+            /// delivery is refused.
+            Unparsed(UnparsedEvent),
         }
 
         impl ClerkEvent {
             /// Every event type this version knows, in the spelling `event_type()` returns.
-            ///
-            /// ```
-            /// use clerk_webhooks::ClerkEvent;
-            ///
-            /// assert_eq!(ClerkEvent::KNOWN_TYPES.len(), 49);
-            /// assert!(ClerkEvent::KNOWN_TYPES.contains(&"user.created"));
-            /// ```
             pub const KNOWN_TYPES: &'static [&'static str] = &[$($wire),+];
 
             /// The event type as on the wire (`user.created`).
-            ///
-            /// ```
-            /// # use clerk_webhooks::event::{ClerkEvent, UnknownEvent};
-            /// let event = ClerkEvent::Unknown(UnknownEvent::new("agent.created", serde_json::Value::Null));
-            /// assert_eq!(event.event_type(), "agent.created");
-            /// ```
             pub fn event_type(&self) -> &str {
                 match self {
                     $( Self::$variant(_) => $wire, )+
                     Self::Unknown(unknown) => &unknown.event_type,
+                    Self::Unparsed(unparsed) => &unparsed.event_type,
                 }
             }
 
@@ -134,6 +161,7 @@ macro_rules! catalog {
                 match self {
                     $( Self::$variant(data) => data.serialize(serializer), )+
                     Self::Unknown(unknown) => unknown.data.serialize(serializer),
+                    Self::Unparsed(unparsed) => unparsed.data.serialize(serializer),
                 }
             }
         }
@@ -195,59 +223,20 @@ catalog! {
 impl ClerkEvent {
     /// Builds an event from its type and raw data; types outside the catalog become
     /// [`ClerkEvent::Unknown`].
-    ///
-    /// # Errors
-    ///
-    /// [`EventError::UnsupportedData`] when the type is known but `data` does not fit its model.
-    ///
-    /// ```
-    /// use clerk_webhooks::event::ClerkEvent;
-    /// use serde_json::json;
-    ///
-    /// let event = ClerkEvent::from_parts("organization.deleted", json!({"id": "org_1", "deleted": true}))?;
-    /// assert!(matches!(event, ClerkEvent::OrganizationDeleted(_)));
-    ///
-    /// let err = ClerkEvent::from_parts("user.created", json!({"first_name": "no id"})).unwrap_err();
-    /// assert!(err.to_string().contains("user.created"));
-    /// # Ok::<(), clerk_webhooks::event::EventError>(())
-    /// ```
-    pub fn from_parts(event_type: &str, data: Value) -> Result<Self, EventError> {
-        // Cloning keeps the raw data for `Unknown`; known types consume their own copy.
+    fn from_parts(event_type: &str, data: Value) -> Result<Self, EventError> {
         match Self::decode(event_type, &data) {
             Ok(Some(event)) => Ok(event),
             Ok(None) => Ok(Self::Unknown(UnknownEvent::new(event_type, data))),
             Err(err) => Err(EventError::unsupported(
                 event_type,
                 Self::decode_tracked(event_type, &data).err(),
-                err,
+                &err,
             )),
         }
     }
 
-    /// Parses a whole webhook body, dropping the envelope metadata (see [`parse_event`] to keep it).
-    ///
-    /// # Errors
-    ///
-    /// As for [`parse_event`].
-    ///
-    /// ```
-    /// use clerk_webhooks::event::ClerkEvent;
-    ///
-    /// let event = ClerkEvent::from_slice(br#"{"type":"session.ended","data":{"id":"sess_1","status":"ended"}}"#)?;
-    /// assert_eq!(event.event_type(), "session.ended");
-    /// # Ok::<(), clerk_webhooks::event::EventError>(())
-    /// ```
-    pub fn from_slice(body: &[u8]) -> Result<Self, EventError> {
-        parse_event(body).map(|(event, _meta)| event)
-    }
-
-    /// Whether this version knows the event type (it is not [`ClerkEvent::Unknown`]).
-    ///
-    /// ```
-    /// # use clerk_webhooks::event::{ClerkEvent, UnknownEvent};
-    /// let event = ClerkEvent::Unknown(UnknownEvent::new("agent.created", serde_json::Value::Null));
-    /// assert!(!event.is_known());
-    /// ```
+    /// Whether this version knows the event type: false only for [`ClerkEvent::Unknown`] (an
+    /// [`Unparsed`](ClerkEvent::Unparsed) event is of a known type whose data did not fit).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Unknown(_))
     }
@@ -270,7 +259,9 @@ impl Serialize for ClerkEvent {
 
 impl<'de> Deserialize<'de> for ClerkEvent {
     /// Reads a whole webhook body (or the `{"type", "data"}` this type serializes to), in any serde
-    /// format. With JSON bytes at hand, [`parse_event`] is faster and keeps the metadata.
+    /// format: for events stored or queued after verification. With JSON bytes at hand,
+    /// [`parse_event`](crate::parse_event) is faster and keeps the metadata. A known type whose data
+    /// does not fit is an error, never [`ClerkEvent::Unparsed`].
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // A map, not a derived struct: derived structs also accept arrays, which no envelope is.
         let mut envelope = serde_json::Map::<String, Value>::deserialize(deserializer)?;

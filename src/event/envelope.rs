@@ -6,12 +6,12 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{ClerkEvent, EventError, UnknownEvent};
+use super::{ClerkEvent, EventError, UnknownEvent, UnparsedEvent};
 
 /// The envelope fields around an event's data.
 ///
 /// ```
-/// use clerk_webhooks::event::parse_event;
+/// use clerk_webhooks::parse_event;
 ///
 /// let body = br#"{"type":"user.created","timestamp":1716883200000,"instance_id":"ins_1",
 ///     "event_attributes":{"http_request":{"client_ip":"203.0.113.9","user_agent":"curl/8"}},
@@ -19,7 +19,7 @@ use super::{ClerkEvent, EventError, UnknownEvent};
 /// let (_, meta) = parse_event(body)?;
 /// assert_eq!(meta.instance_id.as_deref(), Some("ins_1"));
 /// assert_eq!(meta.http_request.unwrap().client_ip(), Some("203.0.113.9".parse().unwrap()));
-/// # Ok::<(), clerk_webhooks::event::EventError>(())
+/// # Ok::<(), clerk_webhooks::EventError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -33,14 +33,6 @@ pub struct EventMeta {
 }
 
 /// The HTTP request that caused an event (`event_attributes.http_request`).
-///
-/// ```
-/// use clerk_webhooks::event::HttpRequest;
-///
-/// let value: HttpRequest = serde_json::from_str(r#"{"client_ip":"203.0.113.9","user_agent":"Mozilla/5.0"}"#)?;
-/// assert_eq!(value.user_agent, "Mozilla/5.0");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HttpRequest {
@@ -53,14 +45,8 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    /// The client's IP address, when it is present and well-formed.
-    ///
-    /// ```
-    /// # use clerk_webhooks::event::HttpRequest;
-    /// let request: HttpRequest = serde_json::from_str(r#"{"client_ip":"","user_agent":""}"#)?;
-    /// assert_eq!(request.client_ip(), None);
-    /// # Ok::<(), serde_json::Error>(())
-    /// ```
+    /// The client's IP address, when it is present and well-formed (Clerk sends `""` when it
+    /// has none).
     pub fn client_ip(&self) -> Option<IpAddr> {
         self.client_ip.parse().ok()
     }
@@ -94,7 +80,7 @@ struct EventAttributes {
 ///   error names the type and the path of the offending field.
 ///
 /// ```
-/// use clerk_webhooks::event::{parse_event, ClerkEvent, EventError};
+/// use clerk_webhooks::{parse_event, ClerkEvent, EventError};
 ///
 /// let (event, _) = parse_event(br#"{"type":"agent.created","data":{"id":"ag_1"}}"#)?;
 /// assert!(matches!(event, ClerkEvent::Unknown(_)));
@@ -110,7 +96,7 @@ pub fn parse_event(body: &[u8]) -> Result<(ClerkEvent, EventMeta), EventError> {
 }
 
 /// [`parse_event`], or with `lenient`, a known type whose data does not fit becomes
-/// [`ClerkEvent::Unknown`] with the raw data instead of an error.
+/// [`ClerkEvent::Unparsed`] with the raw data instead of an error.
 pub(crate) fn parse_event_with(
     body: &[u8],
     lenient: bool,
@@ -123,9 +109,7 @@ pub(crate) fn parse_event_with(
         });
     }
     let envelope: Envelope<'_> =
-        serde_json::from_slice(body).map_err(|err| EventError::InvalidEnvelope {
-            reason: err.to_string(),
-        })?;
+        serde_json::from_slice(body).map_err(|err| EventError::invalid_envelope(&err))?;
     let meta = EventMeta {
         timestamp: envelope.timestamp,
         instance_id: envelope.instance_id,
@@ -137,23 +121,25 @@ pub(crate) fn parse_event_with(
     let raw = envelope.data.get();
     let event = match ClerkEvent::decode(event_type, &mut serde_json::Deserializer::from_str(raw)) {
         Ok(Some(event)) => event,
-        Ok(None) => ClerkEvent::Unknown(raw_unknown(event_type, envelope.data)?),
-        Err(_) if lenient => ClerkEvent::Unknown(raw_unknown(event_type, envelope.data)?),
+        Ok(None) => ClerkEvent::Unknown(UnknownEvent::new(event_type, raw_value(raw)?)),
         Err(err) => {
             let tracked = ClerkEvent::decode_tracked(
                 event_type,
                 &mut serde_json::Deserializer::from_str(raw),
             );
-            return Err(EventError::unsupported(event_type, tracked.err(), err));
+            let err = EventError::unsupported(event_type, tracked.err(), &err);
+            match err {
+                EventError::UnsupportedData { path, .. } if lenient => {
+                    ClerkEvent::Unparsed(UnparsedEvent::new(event_type, raw_value(raw)?, path))
+                }
+                err => return Err(err),
+            }
         }
     };
     Ok((event, meta))
 }
 
-fn raw_unknown(event_type: &str, data: &RawValue) -> Result<UnknownEvent, EventError> {
+fn raw_value(raw: &str) -> Result<serde_json::Value, EventError> {
     // The envelope parse already proved `data` is valid JSON, so this cannot fail in practice.
-    let data = serde_json::from_str(data.get()).map_err(|err| EventError::InvalidEnvelope {
-        reason: err.to_string(),
-    })?;
-    Ok(UnknownEvent::new(event_type, data))
+    serde_json::from_str(raw).map_err(|err| EventError::invalid_envelope(&err))
 }

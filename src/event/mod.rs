@@ -1,10 +1,10 @@
-//! Clerk's webhook events as Rust types.
+//! The data types of Clerk's webhook events.
 //!
 //! A webhook body is an envelope `{"type": ..., "data": ..., "timestamp": ..., "instance_id": ...,
-//! "event_attributes": ...}`. [`parse_event`] reads it once into a [`ClerkEvent`] (the type and its
-//! typed data) and its [`EventMeta`] (the rest). [`ClerkEvent`] also implements `Deserialize` from a
-//! whole body and `Serialize` back to `{"type": ..., "data": ...}`, so events can be queued and
-//! replayed.
+//! "event_attributes": ...}`. [`parse_event`](crate::parse_event) reads it once into a
+//! [`ClerkEvent`](crate::ClerkEvent) (the type and its typed data, one of the types of this module)
+//! and its [`EventMeta`](crate::EventMeta) (the rest). `ClerkEvent` also implements `Deserialize`
+//! from a whole body and `Serialize` back to `{"type": ..., "data": ...}`.
 //!
 //! Nothing here verifies signatures: parse only bodies a [`Verifier`](crate::Verifier) accepted,
 //! or that you stored after verifying them.
@@ -14,9 +14,14 @@
 //! The model follows Clerk's wire format, which grows. Unknown fields are ignored; fields that may be
 //! absent or `null` are `Option` (or default to empty); statuses that Clerk may extend keep unknown
 //! values as `Other(String)`; event types this version does not know become
-//! [`ClerkEvent::Unknown`] with their raw data. A known event type whose data does not fit the model
-//! (say, `user.created` without an `id`) is an [`EventError::UnsupportedData`] naming the type and
-//! the field: never silently something else.
+//! [`ClerkEvent::Unknown`](crate::ClerkEvent::Unknown) with their raw data. A known event type whose
+//! data does not fit the model (say, `user.created` without an `id`) is an
+//! [`EventError::UnsupportedData`](crate::EventError::UnsupportedData) naming the type and the field,
+//! or, where asked for, [`ClerkEvent::Unparsed`](crate::ClerkEvent::Unparsed): never silently
+//! something else.
+//!
+//! The model never invents a value: a field that may be absent is an `Option` (`None` when it was
+//! not sent), and lists that may be absent are empty.
 //!
 //! # The catalog
 //!
@@ -43,6 +48,7 @@
 //! | `subscriptionItem.created`, `.updated`, `.active`, `.canceled`, `.upcoming`, `.ended`, `.abandoned`, `.incomplete`, `.pastDue`, `.freeTrialEnding` | `SubscriptionItemCreated`, ..., `SubscriptionItemFreeTrialEnding` | [`BillingSubscriptionItem`] |
 //! | `paymentAttempt.created`, `.updated` | `PaymentAttemptCreated`, `PaymentAttemptUpdated` | [`BillingPaymentAttempt`] |
 //! | anything else | `Unknown` | [`UnknownEvent`] (type and raw `data`) |
+//! | a known type whose data does not fit (only where asked for) | `Unparsed` | [`UnparsedEvent`] (type, raw `data`, where it did not fit) |
 //!
 //! `subscription.past_due` and `subscriptionItem.past_due` (the spelling of Clerk's TypeScript types)
 //! are read as the `pastDue` variants (the spelling of the OpenAPI spec, which `event_type()` returns).
@@ -61,7 +67,7 @@
 //! - `sms.created` carries `created_at_ms` per the spec and `created_at` in its example: both kept.
 //!
 //! ```
-//! use clerk_webhooks::event::{parse_event, ClerkEvent};
+//! use clerk_webhooks::{parse_event, ClerkEvent};
 //!
 //! let body = br#"{"type":"user.created","object":"event","timestamp":1716883200000,
 //!     "data":{"id":"user_1","first_name":"Ada"}}"#;
@@ -71,14 +77,15 @@
 //!     other => panic!("unexpected {}", other.event_type()),
 //! }
 //! assert_eq!(meta.timestamp, Some(1716883200000));
-//! # Ok::<(), clerk_webhooks::event::EventError>(())
+//! # Ok::<(), clerk_webhooks::EventError>(())
 //! ```
 
 mod billing;
+pub(crate) mod catalog;
 mod common;
 mod communication;
-mod envelope;
-mod error;
+pub(crate) mod envelope;
+pub(crate) mod error;
 mod invitation;
 mod organization;
 mod role;
@@ -98,8 +105,8 @@ pub use common::{
 };
 pub use communication::{Email, SmsMessage};
 pub(crate) use envelope::parse_event_with;
-pub use envelope::{parse_event, EventMeta, HttpRequest};
-pub use error::EventError;
+pub use envelope::HttpRequest;
+use error::EventError;
 pub use invitation::{Invitation, InvitationStatus, WaitlistEntry, WaitlistEntryStatus};
 pub use organization::{
     DomainVerification, EnrollmentMode, Organization, OrganizationDomain, OrganizationInvitation,
@@ -112,5 +119,5 @@ pub use user::{
     ScimUserMetadata, SsoConnection, User, Web3Wallet,
 };
 
-mod catalog;
-pub use catalog::{ClerkEvent, UnknownEvent};
+use catalog::ClerkEvent;
+pub use catalog::{UnknownEvent, UnparsedEvent};

@@ -1,4 +1,4 @@
-//! The response future: buffer, verify, then call the inner service.
+//! The response future: buffer, verify, ready the inner service, call it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,52 +12,44 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::buffer::BodyBuffer;
 use super::config::Config;
-use super::service::BoxError;
-use super::{BodyBuffer, Rejection, ResponseBody, WebhookBody};
-use crate::verify::VerifyError;
+use super::pipeline::{self, Refusal};
+use super::{ResponseBody, WebhookBody};
+use crate::BoxError;
 
 pin_project! {
     /// The response future of [`ClerkWebhook`](super::ClerkWebhook).
-    ///
-    /// ```
-    /// use clerk_webhooks::layer::{ClerkWebhook, ResponseFuture, WebhookBody};
-    /// use std::future::Future;
-    ///
-    /// // The future `ClerkWebhook<S>::call` returns; it is `Send` whenever the inner service's is.
-    /// fn is_send<T: Send>(_: &T) {}
-    /// type Inner = tower::util::BoxCloneService<http::Request<WebhookBody>, http::Response<String>, std::convert::Infallible>;
-    /// fn check(future: &ResponseFuture<Inner, String>) { is_send(future); }
-    /// ```
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<WebhookBody>>,
     {
         #[pin]
-        state: State<S, B>,
+        state: State<B, S::Future>,
+        // A clone of the inner service, readied only once the delivery has verified.
+        service: S,
+        config: Arc<Config>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, B>
-    where
-        S: Service<Request<WebhookBody>>,
-    {
+    enum State<B, F> {
         Buffering {
             #[pin]
             body: B,
-            buffer: Option<BodyBuffer>,
-            parts: Option<Parts>,
-            inner: Option<S>,
-            config: Arc<Config>,
+            buffer: BodyBuffer,
+            head: Request<()>,
+        },
+        Readying {
+            request: Request<WebhookBody>,
         },
         Calling {
             #[pin]
-            future: S::Future,
+            future: F,
         },
         Rejected {
-            rejection: Option<Rejection>,
+            refusal: Refusal,
         },
     }
 }
@@ -66,34 +58,32 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<WebhookBody>>,
 {
-    pub(crate) fn rejected(rejection: Rejection) -> Self {
-        Self {
-            state: State::Rejected {
-                rejection: Some(rejection),
-            },
-        }
-    }
-
     pub(crate) fn buffering(
         parts: Parts,
         body: B,
         buffer: BodyBuffer,
-        inner: S,
+        service: S,
         config: Arc<Config>,
     ) -> Self {
         Self {
             state: State::Buffering {
                 body,
-                buffer: Some(buffer),
-                parts: Some(parts),
-                inner: Some(inner),
-                config,
+                buffer,
+                head: Request::from_parts(parts, ()),
             },
+            service,
+            config,
+        }
+    }
+
+    pub(crate) fn rejected(refusal: Refusal, service: S, config: Arc<Config>) -> Self {
+        Self {
+            state: State::Rejected { refusal },
+            service,
+            config,
         }
     }
 }
-
-const POLLED_AFTER_COMPLETION: &str = "ResponseFuture polled after completion";
 
 impl<S, B, ResBody> Future for ResponseFuture<S, B>
 where
@@ -104,69 +94,43 @@ where
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let mut this = self.project();
         loop {
-            let next = match state.as_mut().project() {
-                StateProj::Buffering {
-                    mut body,
-                    buffer,
-                    parts,
-                    inner,
-                    config,
-                } => {
-                    let Some(buffered) = buffer.as_mut() else {
-                        panic!("{POLLED_AFTER_COMPLETION}")
-                    };
-                    match ready!(body.as_mut().poll_frame(cx)) {
+            let next = match this.state.as_mut().project() {
+                StateProj::Buffering { body, buffer, head } => {
+                    let headers = head.headers();
+                    match ready!(body.poll_frame(cx)) {
                         Some(Ok(frame)) => {
-                            let Ok(data) = frame.into_data() else {
-                                continue; // trailers carry nothing that is signed
-                            };
-                            if buffered.push(data).is_ok() {
-                                continue;
-                            }
-                            let limit = config.body_limit;
-                            let headers = &parts.as_ref().expect(POLLED_AFTER_COMPLETION).headers;
-                            let err = VerifyError::PayloadTooLarge { limit };
-                            State::Rejected {
-                                rejection: Some(Rejection::verify(err, headers)),
+                            match pipeline::buffer_frame(this.config, buffer, frame, headers) {
+                                Ok(()) => continue,
+                                Err(refusal) => State::Rejected { refusal },
                             }
                         }
-                        Some(Err(err)) => {
-                            let reason = err.into().to_string();
-                            let headers = &parts.as_ref().expect(POLLED_AFTER_COMPLETION).headers;
-                            let err = VerifyError::BodyError { reason };
-                            State::Rejected {
-                                rejection: Some(Rejection::verify(err, headers)),
-                            }
-                        }
+                        Some(Err(err)) => State::Rejected {
+                            refusal: pipeline::body_failed(err.into(), headers),
+                        },
                         None => {
-                            let bytes = buffer.take().expect(POLLED_AFTER_COMPLETION).into_bytes();
-                            let parts = parts.take().expect(POLLED_AFTER_COMPLETION);
-                            match config.accept(parts, bytes) {
-                                Ok(request) => {
-                                    let mut inner = inner.take().expect(POLLED_AFTER_COMPLETION);
-                                    State::Calling {
-                                        future: inner.call(request),
-                                    }
-                                }
-                                Err(rejection) => State::Rejected {
-                                    rejection: Some(rejection),
-                                },
+                            let bytes = std::mem::take(buffer).into_bytes();
+                            let (parts, ()) = std::mem::take(head).into_parts();
+                            match pipeline::accept(this.config, parts, bytes) {
+                                Ok(request) => State::Readying { request },
+                                Err(refusal) => State::Rejected { refusal },
                             }
                         }
                     }
+                }
+                StateProj::Readying { request } => {
+                    ready!(this.service.poll_ready(cx))?;
+                    let future = this.service.call(std::mem::take(request));
+                    State::Calling { future }
                 }
                 StateProj::Calling { future } => {
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
-                StateProj::Rejected { rejection } => {
-                    let rejection = rejection.take().expect(POLLED_AFTER_COMPLETION);
-                    return Poll::Ready(Ok(rejection.into_response()));
-                }
+                StateProj::Rejected { refusal } => return Poll::Ready(Ok(refusal.respond())),
             };
-            state.set(next);
+            this.state.set(next);
         }
     }
 }

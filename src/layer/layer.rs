@@ -14,16 +14,32 @@ use crate::verify::Verifier;
 /// For each request it:
 /// 1. refuses a `Content-Length` above the body limit (413) and bad or stale scheme headers (400)
 ///    before reading the body;
-/// 2. buffers the body up to the limit (413 beyond it);
+/// 2. buffers the body as it arrives, up to the limit (413 beyond it);
 /// 3. verifies the signature over the raw bytes (400 with a stable code otherwise);
 /// 4. parses the event once and inserts [`ClerkEvent`](crate::ClerkEvent),
 ///    [`EventMeta`](crate::EventMeta) and [`Delivery`](crate::Delivery) into the request
 ///    extensions;
-/// 5. calls the inner service with the same bytes as the body ([`WebhookBody`](super::WebhookBody)).
+/// 5. readies the inner service and calls it with the same bytes as the body
+///    ([`WebhookBody`](super::WebhookBody)).
+///
+/// Until step 3 succeeds the request is not trusted: it holds memory only for the bytes it really
+/// sent, and no capacity of the inner service (a concurrency or rate limit inside this layer is
+/// taken only by verified deliveries).
+///
+/// # Give the body a deadline
+///
+/// Like any middleware that buffers, this layer waits for the body as long as the client sends
+/// it. A client trickling one byte at a time holds its connection open; put a deadline on the
+/// whole request outside this layer, such as tower-http's `TimeoutLayer` (Svix itself gives up
+/// after 15 seconds, so 10 is plenty):
 ///
 /// ```
+/// use std::time::Duration;
+///
 /// use axum::{http::StatusCode, routing::post, Router};
 /// use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
+/// use tower::ServiceBuilder;
+/// use tower_http::timeout::TimeoutLayer;
 ///
 /// async fn on_clerk(event: ClerkEvent) -> StatusCode {
 ///     if let ClerkEvent::UserCreated(user) = event {
@@ -33,9 +49,14 @@ use crate::verify::Verifier;
 /// }
 ///
 /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-/// let app: Router = Router::new()
-///     .route("/webhooks/clerk", post(on_clerk))
-///     .route_layer(ClerkWebhookLayer::new(verifier).body_limit(256 * 1024));
+/// let app: Router = Router::new().route(
+///     "/webhooks/clerk",
+///     post(on_clerk).route_layer(
+///         ServiceBuilder::new()
+///             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
+///             .layer(ClerkWebhookLayer::new(verifier).with_body_limit(256 * 1024)),
+///     ),
+/// );
 /// # Ok::<(), clerk_webhooks::SecretError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -45,13 +66,6 @@ pub struct ClerkWebhookLayer {
 
 impl ClerkWebhookLayer {
     /// A layer verifying with `verifier`, a 1 MiB body limit, and unsupported events rejected.
-    ///
-    /// ```
-    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
-    ///
-    /// let layer = ClerkWebhookLayer::new(Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?));
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
     pub fn new(verifier: Verifier) -> Self {
         Self {
             config: Arc::new(Config {
@@ -67,45 +81,24 @@ impl ClerkWebhookLayer {
     /// # Errors
     ///
     /// [`ConfigError`] when no secret is set or one is malformed: call it at startup.
-    ///
-    /// ```no_run
-    /// use clerk_webhooks::ClerkWebhookLayer;
-    ///
-    /// let layer = ClerkWebhookLayer::from_env()?;
-    /// # Ok::<(), clerk_webhooks::ConfigError>(())
-    /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
         Verifier::from_env().map(Self::new)
     }
 
-    /// The largest body accepted, in bytes (default 1 MiB). Larger bodies get `413 Payload Too
-    /// Large`, and no more than this is held in memory per request.
-    ///
-    /// ```
-    /// # use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
-    /// # let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    /// let layer = ClerkWebhookLayer::new(verifier).body_limit(64 * 1024);
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
+    /// The largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`](super::DEFAULT_BODY_LIMIT),
+    /// 1 MiB). Larger bodies get `413 Payload Too Large`, and no more than this is held in memory
+    /// per request. An outer body limit (tower-http's `RequestBodyLimitLayer`) must be at least
+    /// this large.
     #[must_use]
-    pub fn body_limit(mut self, limit: usize) -> Self {
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
         Arc::make_mut(&mut self.config).body_limit = limit;
         self
     }
 
     /// What to do with authentic deliveries whose data this version cannot model (default:
     /// [`UnsupportedEvents::Reject`]).
-    ///
-    /// ```
-    /// # use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
-    /// use clerk_webhooks::layer::UnsupportedEvents;
-    /// # let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    ///
-    /// let layer = ClerkWebhookLayer::new(verifier).unsupported_events(UnsupportedEvents::PassAsUnknown);
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
     #[must_use]
-    pub fn unsupported_events(mut self, policy: UnsupportedEvents) -> Self {
+    pub fn with_unsupported_events(mut self, policy: UnsupportedEvents) -> Self {
         Arc::make_mut(&mut self.config).unsupported = policy;
         self
     }

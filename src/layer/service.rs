@@ -4,25 +4,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
 use super::config::Config;
 use super::future::ResponseFuture;
-use super::{BodyBuffer, ClerkWebhookLayer, Rejection, ResponseBody, WebhookBody};
-use crate::verify::{Verifier, VerifyError};
-
-/// The boxed error type request bodies may fail with.
-///
-/// ```
-/// use clerk_webhooks::layer::BoxError;
-///
-/// let err: BoxError = "connection reset".into();
-/// assert_eq!(err.to_string(), "connection reset");
-/// ```
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use super::{pipeline, ClerkWebhookLayer, ResponseBody, WebhookBody};
+use crate::verify::Verifier;
+use crate::BoxError;
 
 /// Middleware that verifies Clerk webhook deliveries; see [`ClerkWebhookLayer`].
 ///
@@ -31,11 +21,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 /// use std::convert::Infallible;
 ///
-/// use clerk_webhooks::layer::WebhookBody;
-/// use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
+/// use clerk_webhooks::layer::{ClerkWebhook, WebhookBody};
+/// use clerk_webhooks::{ClerkEvent, SigningSecret, Verifier};
 /// use http::{Request, Response};
 /// use http_body_util::{BodyExt, Full};
-/// use tower::{service_fn, ServiceBuilder, ServiceExt};
+/// use tower::{service_fn, ServiceExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +37,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
 /// let body = r#"{"type":"user.deleted","data":{"id":"user_1","deleted":true}}"#;
 /// let headers = verifier.signed_headers("msg_1", now, body.as_bytes())?;
-/// let service = ServiceBuilder::new().layer(ClerkWebhookLayer::new(verifier)).service(handler);
+/// let service = ClerkWebhook::new(handler, verifier);
 ///
 /// let mut request = Request::post("/").body(Full::from(body))?;
 /// request.headers_mut().extend(headers);
@@ -64,16 +54,8 @@ pub struct ClerkWebhook<S> {
 }
 
 impl<S> ClerkWebhook<S> {
-    /// Wraps `inner`, verifying with `verifier` and the default settings.
-    ///
-    /// ```
-    /// # use clerk_webhooks::{layer::ClerkWebhook, SigningSecret, Verifier};
-    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    /// let service = ClerkWebhook::new(tower::service_fn(|_: http::Request<clerk_webhooks::layer::WebhookBody>| async {
-    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-    /// }), verifier);
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
+    /// Wraps `inner`, verifying with `verifier` and the default settings; use
+    /// [`ClerkWebhookLayer`] to configure more.
     pub fn new(inner: S, verifier: Verifier) -> Self {
         tower_layer::Layer::layer(&ClerkWebhookLayer::new(verifier), inner)
     }
@@ -82,63 +64,7 @@ impl<S> ClerkWebhook<S> {
         Self { inner, config }
     }
 
-    /// A [`ClerkWebhookLayer`] verifying with `verifier`, to configure further.
-    ///
-    /// ```
-    /// # use clerk_webhooks::{layer::ClerkWebhook, SigningSecret, Verifier};
-    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    /// let layer = ClerkWebhook::<()>::layer(verifier).body_limit(4096);
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
-    pub fn layer(verifier: Verifier) -> ClerkWebhookLayer {
-        ClerkWebhookLayer::new(verifier)
-    }
-
-    /// The inner service.
-    ///
-    /// ```
-    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
-    /// use tower::Layer;
-    ///
-    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    /// let service = ClerkWebhookLayer::new(verifier).layer("inner");
-    /// assert_eq!(*service.get_ref(), "inner");
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    ///
-    /// ```
-    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
-    /// use tower::Layer;
-    ///
-    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    /// let mut service = ClerkWebhookLayer::new(verifier).layer(1);
-    /// *service.get_mut() += 1;
-    /// assert_eq!(*service.get_ref(), 2);
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    ///
-    /// ```
-    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
-    /// use tower::Layer;
-    ///
-    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-    /// let service = ClerkWebhookLayer::new(verifier).layer("inner");
-    /// assert_eq!(service.into_inner(), "inner");
-    /// # Ok::<(), clerk_webhooks::SecretError>(())
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 impl<S, B, ResBody> Service<Request<B>> for ClerkWebhook<S>
@@ -151,54 +77,19 @@ where
     type Error = S::Error;
     type Future = ResponseFuture<S, B>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Always ready: the inner service is readied only once a delivery has verified, so an
+    /// unauthenticated upload never holds a permit of a concurrency or rate limit inside.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let service = self.inner.clone();
+        let config = Arc::clone(&self.config);
         let (parts, body) = request.into_parts();
-        let length = content_length(&parts.headers);
-        if let Err(rejection) = refuse_early(&self.config, &parts.headers, length, &body) {
-            return ResponseFuture::rejected(rejection);
+        match pipeline::refuse_from_head(&config, &parts.headers, &body) {
+            Ok(buffer) => ResponseFuture::buffering(parts, body, buffer, service, config),
+            Err(refusal) => ResponseFuture::rejected(refusal, service, config),
         }
-        let announced = length.or_else(|| body.size_hint().exact()).unwrap_or(0);
-        let buffer = BodyBuffer::new(self.config.body_limit, announced);
-        // Call the service that `poll_ready` readied and leave a fresh clone in its place.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::buffering(parts, body, buffer, inner, Arc::clone(&self.config))
     }
-}
-
-/// What can be refused from the head alone: a body announced larger than the limit (413), and
-/// headers or a timestamp that no body could make valid (400).
-fn refuse_early<B: Body>(
-    config: &Config,
-    headers: &http::HeaderMap,
-    content_length: Option<u64>,
-    body: &B,
-) -> Result<(), Rejection> {
-    let limit = config.body_limit as u64;
-    let announced_too_large =
-        content_length.is_some_and(|length| length > limit) || body.size_hint().lower() > limit;
-    if announced_too_large {
-        let err = VerifyError::PayloadTooLarge {
-            limit: config.body_limit,
-        };
-        return Err(Rejection::verify(err, headers));
-    }
-    config
-        .verifier
-        .check_headers(headers)
-        .map_err(|err| Rejection::verify(err, headers))
-}
-
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }

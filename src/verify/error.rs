@@ -1,35 +1,26 @@
-//! Why a delivery was refused.
+//! Why the verifier refused a delivery.
 
 use http::StatusCode;
 
-/// Why a webhook delivery was refused, with a stable machine-readable [`code`](Self::code) and the
-/// HTTP [`status`](Self::status) to answer with.
+/// Why [`Verifier::verify`](crate::Verifier::verify) refused a delivery, with a stable
+/// machine-readable [`code`](Self::code); every one is answered `400 Bad Request`.
 ///
-/// Messages name headers and numbers, never the secret or the body.
+/// These are the verifier's outcomes only. The tower layer can refuse a request for more reasons
+/// (body too large, unreadable, not an event): see
+/// [`WebhookRejection`](crate::layer::WebhookRejection) and the [table of codes](crate#error-codes).
 ///
-/// | code | status | meaning |
-/// |---|---|---|
-/// | `missing_header` | 400 | `svix-id`, `svix-timestamp` or `svix-signature` (and its `webhook-*` twin) is absent |
-/// | `invalid_header` | 400 | a header is not visible ASCII, or `svix-id` is empty |
-/// | `invalid_timestamp` | 400 | `svix-timestamp` is not a non-negative whole number of seconds that fits in an `i64` |
-/// | `timestamp_too_old` | 400 | the timestamp is further in the past than the tolerance (a replay or a long delay) |
-/// | `timestamp_too_new` | 400 | the timestamp is further in the future than the tolerance |
-/// | `invalid_signature` | 400 | no `v1` signature in `svix-signature` matches any configured secret |
-/// | `payload_too_large` | 413 | the body is larger than the configured limit |
-/// | `invalid_payload` | 400 | the body is authentic but is not a JSON webhook envelope |
-/// | `body_error` | 400 | the request body could not be read |
+/// Messages name headers and numbers, never the secret, the body or a header's value.
 ///
 /// ```
-/// use clerk_webhooks::VerifyError;
-/// use http::StatusCode;
+/// use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
 ///
-/// let err = VerifyError::InvalidSignature;
-/// assert_eq!(err.code(), "invalid_signature");
-/// assert_eq!(err.status(), StatusCode::BAD_REQUEST);
-/// assert_eq!(
-///     err.to_json(),
-///     r#"{"error":"invalid_signature","message":"no signature in svix-signature matches the signing secret"}"#
-/// );
+/// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// match verifier.verify(&http::HeaderMap::new(), b"{}") {
+///     Ok(delivery) => println!("verified {}", delivery.id()),
+///     // Outside tower, answer with the status and the JSON body yourself.
+///     Err(err) => println!("{} {}", err.status(), err.to_json()),
+/// }
+/// # Ok::<(), clerk_webhooks::SecretError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -40,7 +31,8 @@ pub enum VerifyError {
         /// The `svix-*` name of the header.
         name: &'static str,
     },
-    /// A header is present but unusable (not visible ASCII, or an empty id).
+    /// A header is present but unusable: not visible ASCII, an empty id, or longer than any
+    /// sender writes (an id over 256 bytes, a signature list over 4 KiB or 32 entries).
     #[error("header {name} is not valid")]
     InvalidHeader {
         /// The `svix-*` name of the header.
@@ -64,33 +56,10 @@ pub enum VerifyError {
     /// No `v1` entry of the signature header matches any configured secret.
     #[error("no signature in svix-signature matches the signing secret")]
     InvalidSignature,
-    /// The body is larger than the configured limit.
-    #[error("the request body is larger than the limit of {limit} bytes")]
-    PayloadTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The body is authentic but is not a JSON webhook envelope.
-    #[error("the verified body is not a Clerk webhook event: {reason}")]
-    InvalidPayload {
-        /// What is wrong with it (a JSON error, never the body itself).
-        reason: String,
-    },
-    /// The request body stream failed before it was complete.
-    #[error("the request body could not be read: {reason}")]
-    BodyError {
-        /// The error reported by the body.
-        reason: String,
-    },
 }
 
 impl VerifyError {
-    /// The stable machine-readable code of this error (see the table above).
-    ///
-    /// ```
-    /// # use clerk_webhooks::VerifyError;
-    /// assert_eq!(VerifyError::InvalidTimestamp.code(), "invalid_timestamp");
-    /// ```
+    /// The stable machine-readable code of this error (see the [table](crate#error-codes)).
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingHeader { .. } => "missing_header",
@@ -99,71 +68,35 @@ impl VerifyError {
             Self::TimestampTooOld { .. } => "timestamp_too_old",
             Self::TimestampTooNew { .. } => "timestamp_too_new",
             Self::InvalidSignature => "invalid_signature",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::InvalidPayload { .. } => "invalid_payload",
-            Self::BodyError { .. } => "body_error",
         }
     }
 
-    /// The HTTP status to answer with: `413 Payload Too Large` for an oversized body, `400 Bad
-    /// Request` for everything else.
-    ///
-    /// ```
-    /// # use clerk_webhooks::VerifyError;
-    /// use http::StatusCode;
-    ///
-    /// assert_eq!(VerifyError::PayloadTooLarge { limit: 1024 }.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    /// ```
+    /// The HTTP status to answer with: always `400 Bad Request`.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        StatusCode::BAD_REQUEST
     }
 
     /// The JSON response body `{"error": CODE, "message": TEXT}`, for frameworks other than tower.
-    ///
-    /// ```
-    /// # use clerk_webhooks::VerifyError;
-    /// let body: serde_json::Value = serde_json::from_str(&VerifyError::InvalidTimestamp.to_json())?;
-    /// assert_eq!(body["error"], "invalid_timestamp");
-    /// # Ok::<(), serde_json::Error>(())
-    /// ```
     pub fn to_json(&self) -> String {
-        error_json(self.code(), &self.to_string())
+        crate::response::error_json(self.code(), &self.to_string())
     }
-}
-
-/// `{"error": code, "message": message}`, escaped as JSON.
-pub(crate) fn error_json(code: &str, message: &str) -> String {
-    serde_json::json!({ "error": code, "message": message }).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn every_variant() -> Vec<VerifyError> {
-        vec![
+    #[test]
+    fn codes_are_the_documented_ones_and_all_are_400() {
+        let errors = [
             VerifyError::MissingHeader { name: "svix-id" },
             VerifyError::InvalidHeader { name: "svix-id" },
             VerifyError::InvalidTimestamp,
             VerifyError::TimestampTooOld { timestamp: 1 },
             VerifyError::TimestampTooNew { timestamp: 1 },
             VerifyError::InvalidSignature,
-            VerifyError::PayloadTooLarge { limit: 1 },
-            VerifyError::InvalidPayload {
-                reason: "expected value".into(),
-            },
-            VerifyError::BodyError {
-                reason: "connection reset".into(),
-            },
-        ]
-    }
-
-    #[test]
-    fn codes_are_the_documented_ones() {
-        let codes: Vec<&str> = every_variant().iter().map(VerifyError::code).collect();
+        ];
+        let codes: Vec<&str> = errors.iter().map(VerifyError::code).collect();
         assert_eq!(
             codes,
             [
@@ -173,32 +106,16 @@ mod tests {
                 "timestamp_too_old",
                 "timestamp_too_new",
                 "invalid_signature",
-                "payload_too_large",
-                "invalid_payload",
-                "body_error",
             ]
         );
+        assert!(errors.iter().all(|err| err.status() == StatusCode::BAD_REQUEST));
     }
 
     #[test]
-    fn only_oversized_bodies_are_413() {
-        for err in every_variant() {
-            let expected = if err.code() == "payload_too_large" {
-                413
-            } else {
-                400
-            };
-            assert_eq!(err.status().as_u16(), expected, "{err:?}");
-        }
-    }
-
-    #[test]
-    fn json_body_escapes_the_message() {
-        let err = VerifyError::InvalidPayload {
-            reason: "bad \"quote\"\n".into(),
-        };
+    fn json_body_has_the_code_and_the_message() {
+        let err = VerifyError::InvalidHeader { name: "svix-id" };
         let body: serde_json::Value = serde_json::from_str(&err.to_json()).unwrap();
-        assert_eq!(body["error"], "invalid_payload");
+        assert_eq!(body["error"], "invalid_header");
         assert_eq!(body["message"], err.to_string());
         assert_eq!(body.as_object().unwrap().len(), 2);
     }

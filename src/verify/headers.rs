@@ -3,11 +3,20 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::{HeaderMap, HeaderName};
+use subtle::ConstantTimeEq;
 
 use super::VerifyError;
 
 /// The length of an HMAC-SHA256 tag.
 pub(crate) const TAG_LEN: usize = 32;
+
+/// The longest `svix-id` accepted. Svix ids are about 30 characters; the id is the de-duplication
+/// key, so a longer one would only cost store space and log volume.
+pub(crate) const MAX_ID_LEN: usize = 256;
+/// The longest signature header accepted, and the most entries in it. Svix sends one entry per
+/// active secret (two during a rotation); the caps keep a flooded header as cheap as a clean one.
+pub(crate) const MAX_SIGNATURE_HEADER_LEN: usize = 4096;
+pub(crate) const MAX_SIGNATURES: usize = 32;
 
 /// One header of the scheme, under its Svix name and its unbranded Standard Webhooks twin.
 ///
@@ -52,8 +61,14 @@ impl<'a> SchemeHeaders<'a> {
         let id = read_header(headers, &ID)?;
         let timestamp_text = read_header(headers, &TIMESTAMP)?;
         let signatures = read_header(headers, &SIGNATURE)?;
-        if id.is_empty() {
+        if id.is_empty() || id.len() > MAX_ID_LEN {
             return Err(VerifyError::InvalidHeader { name: ID.name });
+        }
+        let too_many_entries = || signatures.split_ascii_whitespace().nth(MAX_SIGNATURES).is_some();
+        if signatures.len() > MAX_SIGNATURE_HEADER_LEN || too_many_entries() {
+            return Err(VerifyError::InvalidHeader {
+                name: SIGNATURE.name,
+            });
         }
         Ok(Self {
             id,
@@ -74,6 +89,21 @@ fn read_header<'a>(headers: &'a HeaderMap, header: &SchemeHeader) -> Result<&'a 
         .map_err(|_| VerifyError::InvalidHeader { name: header.name })
 }
 
+/// How many well-formed `v1` entries the signature header holds, and which header it was.
+pub(crate) fn signature_entries(headers: &HeaderMap) -> (usize, &'static str) {
+    let (value, header) = match headers.get(&SIGNATURE.svix) {
+        Some(value) => (value, "svix-signature"),
+        None => match headers.get(&SIGNATURE.unbranded) {
+            Some(value) => (value, "webhook-signature"),
+            None => return (0, SIGNATURE.name),
+        },
+    };
+    let entries = value
+        .to_str()
+        .map_or(0, |text| v1_signatures(text).take(MAX_SIGNATURES).count());
+    (entries, header)
+}
+
 /// Only plain ASCII digits: `i64::from_str` would also take a sign, which no sender writes.
 fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
     if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -82,10 +112,20 @@ fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
     text.parse().map_err(|_| VerifyError::InvalidTimestamp)
 }
 
+/// Whether any `v1` entry of `header` equals one of the `expected` tags. Each entry is decoded
+/// once, whatever the number of secrets.
+pub(crate) fn matches_any(header: &str, expected: &[[u8; TAG_LEN]]) -> bool {
+    v1_signatures(header).any(|candidate| {
+        expected
+            .iter()
+            .any(|tag| bool::from(candidate.ct_eq(tag)))
+    })
+}
+
 /// The decoded `v1` signatures of a signature header, skipping every entry that is not
 /// `v1,<base64 of exactly 32 bytes>`: other versions, malformed, empty and truncated entries can never
 /// match, so they are dropped here rather than compared.
-pub(crate) fn v1_signatures(header: &str) -> impl Iterator<Item = [u8; TAG_LEN]> + '_ {
+fn v1_signatures(header: &str) -> impl Iterator<Item = [u8; TAG_LEN]> + '_ {
     header.split_ascii_whitespace().filter_map(|entry| {
         let (version, encoded) = entry.split_once(',')?;
         if version != "v1" {
@@ -182,6 +222,30 @@ mod tests {
     }
 
     #[test]
+    fn oversized_ids_and_flooded_signature_headers_are_invalid_headers() {
+        let entry = format!("v1,{}", STANDARD.encode([7u8; TAG_LEN]));
+        let at_cap = vec![entry.as_str(); MAX_SIGNATURES].join(" ");
+        let over_cap = vec![entry.as_str(); MAX_SIGNATURES + 1].join(" ");
+        let long_id = "m".repeat(MAX_ID_LEN + 1);
+        let map = headers(&[("svix-id", "msg"), ("svix-timestamp", "1"), ("svix-signature", &at_cap)]);
+        assert_eq!(SchemeHeaders::read(&map).unwrap().signatures, at_cap);
+        for (name, value) in [
+            ("svix-signature", over_cap.as_str()),
+            ("svix-signature", &"v".repeat(MAX_SIGNATURE_HEADER_LEN + 1)),
+            ("svix-id", &long_id),
+        ] {
+            let mut map = map.clone();
+            map.insert(name, HeaderValue::from_str(value).unwrap());
+            assert_eq!(
+                SchemeHeaders::read(&map).unwrap_err(),
+                VerifyError::InvalidHeader { name },
+                "{name} of {} bytes",
+                value.len()
+            );
+        }
+    }
+
+    #[test]
     fn only_well_formed_v1_entries_are_kept() {
         let tag = STANDARD.encode([7u8; TAG_LEN]);
         let truncated = STANDARD.encode([7u8; TAG_LEN - 1]);
@@ -190,6 +254,8 @@ mod tests {
             "v2,{tag} v1,{truncated} v1, v1 ,{tag} v1,{long} garbage v1,{tag}  v1,not-base64 v1,{tag}"
         );
         let found: Vec<[u8; TAG_LEN]> = v1_signatures(&header).collect();
+        assert!(matches_any(&header, &[[1; TAG_LEN], [7; TAG_LEN]]));
+        assert!(!matches_any(&header, &[[1; TAG_LEN]]));
         assert_eq!(found, vec![[7u8; TAG_LEN]; 2]);
     }
 }

@@ -19,12 +19,10 @@ use hmac::{Hmac, Mac};
 use http::header::InvalidHeaderValue;
 use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 pub use self::delivery::Delivery;
-pub(crate) use self::error::error_json;
 pub use self::error::VerifyError;
-use self::headers::{v1_signatures, SchemeHeaders};
+use self::headers::{matches_any, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
 
 /// How far `svix-timestamp` may lie from now, either way, by default: 5 minutes, as in Svix.
@@ -221,6 +219,16 @@ impl Verifier {
         self.check_window(scheme.timestamp, self.now())
     }
 
+    /// What was compared for a delivery whose signature did not match, for the log.
+    pub(crate) fn signature_report(&self, headers: &HeaderMap) -> SignatureReport {
+        let (v1_entries, header) = headers::signature_entries(headers);
+        SignatureReport {
+            v1_entries,
+            header,
+            secrets: self.keys.len(),
+        }
+    }
+
     fn now(&self) -> SystemTime {
         match &self.clock {
             Some(clock) => clock(),
@@ -257,10 +265,12 @@ impl Verifier {
     ) -> Result<Delivery, VerifyError> {
         let scheme = SchemeHeaders::read(headers)?;
         self.check_window(scheme.timestamp, now)?;
-        let authentic = self.keys.iter().any(|key| {
-            let expected = tag(key, scheme.id, scheme.timestamp_text, body);
-            v1_signatures(scheme.signatures).any(|candidate| bool::from(candidate.ct_eq(&expected)))
-        });
+        let signed = |key| tag(key, scheme.id, scheme.timestamp_text, body);
+        // One secret is the common case: no allocation for the list of expected tags.
+        let authentic = match self.keys.as_slice() {
+            [key] => matches_any(scheme.signatures, &[signed(key)]),
+            keys => matches_any(scheme.signatures, &keys.iter().map(signed).collect::<Vec<_>>()),
+        };
         if !authentic {
             return Err(VerifyError::InvalidSignature);
         }
@@ -338,6 +348,15 @@ impl Verifier {
             Ok(())
         }
     }
+}
+
+/// What [`Verifier::signature_report`] found.
+#[derive(Debug)]
+pub(crate) struct SignatureReport {
+    pub(crate) v1_entries: usize,
+    /// The header the signatures were read from (`svix-signature` or `webhook-signature`).
+    pub(crate) header: &'static str,
+    pub(crate) secrets: usize,
 }
 
 impl fmt::Debug for Verifier {

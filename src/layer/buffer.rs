@@ -1,0 +1,181 @@
+//! Gathering the body of a request that is not verified yet.
+//!
+//! Until its signature verifies, a request may cost only what it actually sent: the buffer grows
+//! with the data that arrived, never with the length the client announced, and every reservation
+//! is fallible so that a failed allocation is an answer rather than an abort.
+
+use bytes::Bytes;
+
+/// A request body gathered up to a limit, copying as little as possible: a body that arrives as
+/// one frame is kept as that frame's `Bytes`; a body in several frames is copied once into a buffer
+/// that at most doubles what arrived so far (and never exceeds an announced length it has reached).
+#[derive(Debug, Default)]
+pub(crate) struct BodyBuffer {
+    limit: usize,
+    announced: Option<usize>,
+    state: Buffered,
+}
+
+#[derive(Debug, Default)]
+enum Buffered {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(Vec<u8>),
+}
+
+/// Why a frame could not be added.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BufferError {
+    /// The body grew past the limit.
+    OverLimit,
+    /// The allocator refused the memory.
+    OutOfMemory,
+}
+
+impl BodyBuffer {
+    /// `announced` is the length the request claims (Content-Length or size hint). It is only ever
+    /// used to avoid over-allocating once that much data has really arrived.
+    pub(crate) fn new(limit: usize, announced: Option<u64>) -> Self {
+        Self {
+            limit,
+            announced: announced.and_then(|length| usize::try_from(length).ok()),
+            state: Buffered::Empty,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match &self.state {
+            Buffered::Empty => 0,
+            Buffered::One(bytes) => bytes.len(),
+            Buffered::Many(buffer) => buffer.len(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, data: Bytes) -> Result<(), BufferError> {
+        if data.len() > self.limit - self.len() {
+            return Err(BufferError::OverLimit);
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.state = match std::mem::take(&mut self.state) {
+            Buffered::Empty => Buffered::One(data),
+            Buffered::One(first) => {
+                let mut buffer = Vec::new();
+                self.grow(&mut buffer, first.len() + data.len())?;
+                buffer.extend_from_slice(&first);
+                buffer.extend_from_slice(&data);
+                Buffered::Many(buffer)
+            }
+            Buffered::Many(mut buffer) => {
+                let needed = buffer.len() + data.len();
+                if buffer.capacity() < needed {
+                    self.grow(&mut buffer, needed)?;
+                }
+                buffer.extend_from_slice(&data);
+                Buffered::Many(buffer)
+            }
+        };
+        Ok(())
+    }
+
+    /// Reserves room for `needed` bytes: double what arrived, bounded by the limit, and by the
+    /// announced length once the data has reached it (so an honest body ends in one exact fit).
+    fn grow(&self, buffer: &mut Vec<u8>, needed: usize) -> Result<(), BufferError> {
+        let mut target = needed.max(buffer.len().saturating_mul(2)).min(self.limit);
+        if let Some(announced) = self.announced.filter(|&announced| announced >= needed) {
+            target = target.min(announced);
+        }
+        buffer
+            .try_reserve_exact(target - buffer.len())
+            .map_err(|_| BufferError::OutOfMemory)
+    }
+
+    /// The body, handed on without spare capacity.
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match self.state {
+            Buffered::Empty => Bytes::new(),
+            Buffered::One(bytes) => bytes,
+            Buffered::Many(mut buffer) => {
+                buffer.shrink_to_fit();
+                // `Bytes::from(Vec)` takes the allocation over; nothing is copied.
+                Bytes::from(buffer)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capacity(buffer: &BodyBuffer) -> usize {
+        match &buffer.state {
+            Buffered::Many(inner) => inner.capacity(),
+            other => panic!("expected a copied buffer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_frame_is_kept_without_copy() {
+        let frame = Bytes::from_static(b"hello");
+        let mut buffer = BodyBuffer::new(10, Some(5));
+        buffer.push(frame.clone()).unwrap();
+        assert_eq!(buffer.into_bytes().as_ptr(), frame.as_ptr());
+    }
+
+    #[test]
+    fn an_announced_length_reserves_nothing_until_the_data_arrives() {
+        // A forged request announcing 1 MiB that sends 4 bytes in two frames.
+        let mut buffer = BodyBuffer::new(1 << 20, Some(1 << 20));
+        buffer.push(Bytes::from_static(b"ab")).unwrap();
+        buffer.push(Bytes::from_static(b"cd")).unwrap();
+        assert!(capacity(&buffer) <= 8, "reserved {} bytes", capacity(&buffer));
+    }
+
+    #[test]
+    fn an_honest_announced_length_ends_in_an_exact_fit() {
+        let mut buffer = BodyBuffer::new(100, Some(9));
+        for part in ["abc", "def", "ghi"] {
+            buffer.push(Bytes::from(part)).unwrap();
+        }
+        assert_eq!(capacity(&buffer), 9);
+        assert_eq!(buffer.into_bytes(), Bytes::from_static(b"abcdefghi"));
+    }
+
+    #[test]
+    fn capacity_at_most_doubles_what_arrived_and_none_is_handed_on() {
+        let mut buffer = BodyBuffer::new(1 << 20, None);
+        for _ in 0..100 {
+            buffer.push(Bytes::from(vec![b'x'; 1000])).unwrap();
+            assert!(capacity(&buffer) <= 2 * buffer.len(), "{} for {}", capacity(&buffer), buffer.len());
+        }
+        let bytes = buffer.into_bytes();
+        assert_eq!(bytes.len(), 100_000);
+        let vec: Vec<u8> = bytes.into();
+        assert_eq!(vec.capacity(), 100_000);
+    }
+
+    #[test]
+    fn the_limit_is_inclusive_and_never_exceeded() {
+        let mut buffer = BodyBuffer::new(6, Some(u64::MAX));
+        buffer.push(Bytes::from_static(b"abc")).unwrap();
+        buffer.push(Bytes::from_static(b"def")).unwrap();
+        assert_eq!(buffer.push(Bytes::from_static(b"g")), Err(BufferError::OverLimit));
+        assert_eq!(buffer.len(), 6);
+        assert!(capacity(&buffer) <= 6, "capacity {} over the limit", capacity(&buffer));
+    }
+
+    #[test]
+    fn a_refused_allocation_is_an_error_not_an_abort() {
+        // With no limit, the second frame asks for more than any allocator grants.
+        let mut buffer = BodyBuffer::new(usize::MAX, None);
+        buffer.push(Bytes::from_static(b"a")).unwrap();
+        let mut grown = Vec::new();
+        assert_eq!(
+            buffer.grow(&mut grown, usize::MAX / 2),
+            Err(BufferError::OutOfMemory)
+        );
+    }
+}

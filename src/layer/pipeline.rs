@@ -1,0 +1,181 @@
+//! The request path of [`ClerkWebhook`](super::ClerkWebhook), in order:
+//!
+//! 1. [`refuse_from_head`]: a body announced over the limit (413), bad or stale headers (400);
+//! 2. [`buffer_frame`] / [`body_failed`]: gather the body as it arrives, through the limit;
+//! 3. [`accept`]: verify the signature over the raw bytes,
+//! 4. parse the envelope once,
+//! 5. put the event, its metadata and the delivery in the extensions, with the same bytes as body.
+//!
+//! Until step 3 succeeds the request is hostile: it may cost only what it sent. The response
+//! future drives these steps; every refusal leaves as a [`Refusal`], logged once when it becomes the
+//! response.
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame};
+
+use super::buffer::{BodyBuffer, BufferError};
+use super::config::{Config, UnsupportedEvents};
+use super::rejection::{BodyError, LogContext, OutOfMemory, PayloadTooLarge};
+use super::{ResponseBody, WebhookBody, WebhookRejection};
+use crate::event::parse_event_with;
+use crate::verify::VerifyError;
+use crate::BoxError;
+
+/// A rejection and what the log says about the request it refused.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    rejection: WebhookRejection,
+    context: LogContext,
+}
+
+impl Refusal {
+    fn new(rejection: impl Into<WebhookRejection>, headers: &HeaderMap) -> Self {
+        Self {
+            rejection: rejection.into(),
+            context: LogContext::from_headers(headers),
+        }
+    }
+
+    /// Logs the refusal and builds the answer.
+    pub(crate) fn respond<B>(&self) -> Response<ResponseBody<B>> {
+        self.rejection.log(&self.context);
+        self.rejection.to_response()
+    }
+}
+
+/// Step 1: what can be refused from the head alone, before a byte of the body is read. On success,
+/// the buffer for step 2.
+pub(crate) fn refuse_from_head<B: Body>(
+    config: &Config,
+    headers: &HeaderMap,
+    body: &B,
+) -> Result<BodyBuffer, Refusal> {
+    let limit = config.body_limit as u64;
+    let announced = content_length(headers).or_else(|| body.size_hint().exact());
+    if announced.is_some_and(|length| length > limit) || body.size_hint().lower() > limit {
+        let rejection = PayloadTooLarge::new(Some(config.body_limit));
+        return Err(Refusal::new(rejection, headers));
+    }
+    config
+        .verifier
+        .check_headers(headers)
+        .map_err(|err| Refusal::new(err, headers))?;
+    Ok(BodyBuffer::new(config.body_limit, announced))
+}
+
+/// Step 2: adds one frame of the body; trailers carry nothing that is signed.
+pub(crate) fn buffer_frame(
+    config: &Config,
+    buffer: &mut BodyBuffer,
+    frame: Frame<Bytes>,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
+    let Ok(data) = frame.into_data() else {
+        return Ok(());
+    };
+    buffer.push(data).map_err(|err| match err {
+        BufferError::OverLimit => Refusal::new(PayloadTooLarge::new(Some(config.body_limit)), headers),
+        BufferError::OutOfMemory => Refusal::new(OutOfMemory::new(), headers),
+    })
+}
+
+/// Step 2, when the body stream fails. An outer length limit (tower-http's
+/// `RequestBodyLimitLayer`, or `http_body_util::Limited`) stopping the body is a body too large.
+pub(crate) fn body_failed(err: BoxError, headers: &HeaderMap) -> Refusal {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*err);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return Refusal::new(PayloadTooLarge::new(None), headers);
+        }
+        source = err.source();
+    }
+    Refusal::new(BodyError::new(&err.to_string()), headers)
+}
+
+/// Steps 3 to 5: verifies the bytes, parses the event once, and hands on a request whose
+/// extensions hold the event, its metadata and the delivery, and whose body is the same bytes.
+pub(crate) fn accept(
+    config: &Config,
+    mut parts: Parts,
+    body: Bytes,
+) -> Result<Request<WebhookBody>, Refusal> {
+    let delivery = match config.verifier.verify(&parts.headers, &body) {
+        Ok(delivery) => delivery,
+        Err(err) => {
+            let mut refusal = Refusal::new(err.clone(), &parts.headers);
+            if err == VerifyError::InvalidSignature {
+                refusal.context.hint = Some(signature_hint(config, &parts.headers, body.len()));
+            }
+            return Err(refusal);
+        }
+    };
+    let lenient = config.unsupported == UnsupportedEvents::PassAsUnparsed;
+    let (event, meta) =
+        parse_event_with(&body, lenient).map_err(|err| Refusal::new(err, &parts.headers))?;
+    log_accepted(&delivery, &event);
+    parts.extensions.insert(event);
+    parts.extensions.insert(meta);
+    parts.extensions.insert(delivery);
+    Ok(Request::from_parts(parts, WebhookBody::new(body)))
+}
+
+#[cfg(feature = "tracing")]
+fn log_accepted(delivery: &crate::Delivery, event: &crate::ClerkEvent) {
+    if let crate::ClerkEvent::Unparsed(unparsed) = event {
+        tracing::warn!(
+            svix_id = delivery.id(),
+            event_type = %unparsed.event_type,
+            path = %crate::response::truncate_for_log(&unparsed.path, 128),
+            "clerk webhook: event data does not fit the model; passed on as Unparsed"
+        );
+    } else {
+        tracing::debug!(
+            svix_id = delivery.id(),
+            event_type = event.event_type(),
+            "clerk webhook accepted"
+        );
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+fn log_accepted(_delivery: &crate::Delivery, _event: &crate::ClerkEvent) {}
+
+/// What the server can say about a signature that did not match, without the secret or the body:
+/// what was compared, and the likely cause where the request shows one.
+fn signature_hint(config: &Config, headers: &HeaderMap, body_len: usize) -> String {
+    let report = config.verifier.signature_report(headers);
+    let mut hint = format!(
+        "checked {} v1 signature(s) in {} against {} secret(s), over a body of {body_len} bytes",
+        report.v1_entries, report.header, report.secrets
+    );
+    let announced = content_length(headers);
+    if headers.contains_key(http::header::CONTENT_ENCODING) {
+        hint.push_str(
+            "; the request has a content-encoding header: a layer that decompresses or \
+             re-encodes the body before this one changes the signed bytes",
+        );
+    } else if announced.is_some_and(|length| length != body_len as u64) {
+        hint.push_str(
+            "; the body is not the length its content-length announced: something before this \
+             layer changed it",
+        );
+    } else {
+        hint.push_str(
+            "; likely causes: the secret of another endpoint or environment, a proxy or \
+             middleware that re-serialized the body, or clock skew",
+        );
+    }
+    hint
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
