@@ -1,6 +1,6 @@
 //! Parsing a realistic `user.created` body: typed `ClerkEvent` vs `serde_json::Value`.
 
-use clerk_webhooks::event::{parse_event, ClerkEvent};
+use clerk_webhooks::{parse_event, ClerkEvent};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::Value;
 use std::hint::black_box;

@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seen = Seen::default();
     let app = Router::new()
         .route("/webhooks/clerk", post(on_clerk))
-        .route_layer(ClerkWebhookLayer::new(verifier.clone()).body_limit(16 * 1024))
+        .route_layer(ClerkWebhookLayer::new(verifier.clone()).with_body_limit(16 * 1024))
         .with_state(seen.clone());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

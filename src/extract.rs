@@ -89,7 +89,10 @@ extractor!(
     ClerkEvent,
     "Extracts the verified, typed event. Works in any argument position, beside `Bytes` or `Json`."
 );
-extractor!(EventMeta, "Extracts the envelope metadata of the verified event.");
+extractor!(
+    EventMeta,
+    "Extracts the envelope metadata of the verified event."
+);
 extractor!(
     Delivery,
     "Extracts the delivery's `svix-id` and timestamp, the key for de-duplication."

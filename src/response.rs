@@ -47,7 +47,10 @@ mod tests {
     fn error_json_escapes_the_message() {
         let body: serde_json::Value =
             serde_json::from_str(&error_json("code", "bad \"quote\"\n")).unwrap();
-        assert_eq!(body, serde_json::json!({"error": "code", "message": "bad \"quote\"\n"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "code", "message": "bad \"quote\"\n"})
+        );
     }
 
     #[test]
@@ -63,6 +66,9 @@ mod tests {
     fn long_strings_are_cut_on_a_character_boundary() {
         assert_eq!(truncate_for_log("short", 8), "short");
         assert_eq!(truncate_for_log("ééééé", 3), "ééé…");
-        assert_eq!(truncate_for_log(&"x".repeat(65_536), 64).chars().count(), 65);
+        assert_eq!(
+            truncate_for_log(&"x".repeat(65_536), 64).chars().count(),
+            65
+        );
     }
 }

@@ -57,7 +57,10 @@ impl SigningSecret {
         if is_quoted(trimmed) {
             return Err(SecretError::Quoted);
         }
-        if ["sk_", "pk_"].iter().any(|prefix| trimmed.starts_with(prefix)) {
+        if ["sk_", "pk_"]
+            .iter()
+            .any(|prefix| trimmed.starts_with(prefix))
+        {
             return Err(SecretError::ApiKey);
         }
         let encoded = trimmed.strip_prefix(PREFIX).unwrap_or(trimmed);
@@ -105,7 +108,9 @@ impl SigningSecret {
 
 /// Quotes kept from a `.env` file or a YAML value: `"whsec_..."` or `'whsec_...'`.
 fn is_quoted(text: &str) -> bool {
-    ['"', '\''].iter().any(|quote| text.starts_with(*quote) || text.ends_with(*quote))
+    ['"', '\'']
+        .iter()
+        .any(|quote| text.starts_with(*quote) || text.ends_with(*quote))
 }
 
 impl FromStr for SigningSecret {
@@ -142,7 +147,9 @@ pub enum SecretError {
     #[error("the webhook signing secret is empty")]
     Empty,
     /// The secret is wrapped in quotes, kept from a `.env` or YAML file.
-    #[error("the webhook signing secret is wrapped in quotes: remove them (whsec_... without quotes)")]
+    #[error(
+        "the webhook signing secret is wrapped in quotes: remove them (whsec_... without quotes)"
+    )]
     Quoted,
     /// A Clerk API key (`sk_...` or `pk_...`) was given instead of the webhook signing secret.
     #[error(
@@ -310,16 +317,28 @@ mod tests {
             (format!("\"whsec_{key}\""), SecretError::Quoted),
             (format!("'whsec_{key}'"), SecretError::Quoted),
             (format!("whsec_{key}\""), SecretError::Quoted),
-            ("sk_test_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(), SecretError::ApiKey),
-            ("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k".to_owned(), SecretError::ApiKey),
+            (
+                "sk_test_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+                SecretError::ApiKey,
+            ),
+            (
+                "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k".to_owned(),
+                SecretError::ApiKey,
+            ),
             ("whsec_AAAA".to_owned(), SecretError::TooShort { len: 3 }),
-            (format!("whsec_{}", &key[..28]), SecretError::TooShort { len: 21 }),
+            (
+                format!("whsec_{}", &key[..28]),
+                SecretError::TooShort { len: 21 },
+            ),
         ];
         for (input, expected) in cases {
             let err = SigningSecret::new(&input).unwrap_err();
             assert_eq!(err, expected, "{input}");
             let shown = format!("{err} {err:?}");
-            assert!(!shown.contains(&key[..8]) && !shown.contains("Y2xlcmsu"), "{shown}");
+            assert!(
+                !shown.contains(&key[..8]) && !shown.contains("Y2xlcmsu"),
+                "{shown}"
+            );
         }
         // Longer keys than Clerk's are fine; the length check is a floor.
         assert!(SigningSecret::new(&format!("whsec_{key}{key}")).is_ok());
@@ -334,7 +353,10 @@ mod tests {
         };
         assert_eq!(format!("{err:?}"), err.to_string());
         assert!(err.to_string().contains("looks truncated"), "{err}");
-        assert_eq!(format!("{:?}", ConfigError::MissingSecret), ConfigError::MissingSecret.to_string());
+        assert_eq!(
+            format!("{:?}", ConfigError::MissingSecret),
+            ConfigError::MissingSecret.to_string()
+        );
     }
 
     #[test]
@@ -359,7 +381,10 @@ mod tests {
     fn env_prefers_the_signing_secret_variable() {
         let secrets = secrets_from_env(env(&[
             (SECRET_ENV_VAR, "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-            (FALLBACK_SECRET_ENV_VAR, "whsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"),
+            (
+                FALLBACK_SECRET_ENV_VAR,
+                "whsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB",
+            ),
         ]))
         .unwrap();
         assert_eq!(secrets.len(), 1);
@@ -369,7 +394,10 @@ mod tests {
     #[test]
     fn env_falls_back_when_unset_or_blank() {
         for primary in [None, Some(""), Some(" \n")] {
-            let mut vars = vec![(FALLBACK_SECRET_ENV_VAR, "whsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB")];
+            let mut vars = vec![(
+                FALLBACK_SECRET_ENV_VAR,
+                "whsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB",
+            )];
             if let Some(value) = primary {
                 vars.push((SECRET_ENV_VAR, value));
             }
@@ -380,8 +408,11 @@ mod tests {
 
     #[test]
     fn env_holds_several_secrets_and_a_trailing_newline() {
-        let secrets =
-            secrets_from_env(env(&[(SECRET_ENV_VAR, "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\twhsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\n")])).unwrap();
+        let secrets = secrets_from_env(env(&[(
+            SECRET_ENV_VAR,
+            "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\twhsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\n",
+        )]))
+        .unwrap();
         let keys: Vec<&[u8]> = secrets.iter().map(SigningSecret::key).collect();
         assert_eq!(keys, [&[0u8; 24][..], &[1; 24][..]]);
     }

@@ -70,8 +70,8 @@ fn app<St: DedupeStore>(store: St, handler: &Handler, lease: Duration) -> Router
                     .layer(ClerkWebhookLayer::new(verifier()))
                     .layer(
                         DedupeLayer::new(store)
-                            .lease(lease)
-                            .retention(Duration::from_secs(3600)),
+                            .with_lease(lease)
+                            .with_retention(Duration::from_secs(3600)),
                     ),
             ),
         )
@@ -310,7 +310,7 @@ mod redis {
         RedisStore::connect(&server.url())
             .await
             .unwrap()
-            .key_prefix("test:")
+            .with_key_prefix("test:")
     }
 
     /// Ends every lease now, as their expiry would: Redis deletes a key whose TTL is set to zero.

@@ -1,6 +1,6 @@
 //! Property tests: no JSON input makes the event parser panic, and what parses round-trips.
 
-use clerk_webhooks::event::{parse_event, ClerkEvent};
+use clerk_webhooks::{parse_event, ClerkEvent};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 

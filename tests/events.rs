@@ -4,10 +4,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
-use clerk_webhooks::event::{
-    parse_event, BillingInterval, BillingStatus, ClerkEvent, EventError, MaybeDeleted,
-    SessionStatus,
-};
+use clerk_webhooks::event::{BillingInterval, BillingStatus, MaybeDeleted, SessionStatus};
+use clerk_webhooks::{parse_event, ClerkEvent, EventError};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {

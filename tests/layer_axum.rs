@@ -41,12 +41,21 @@ async fn handler(
         ClerkEvent::Unknown(unknown) => Some(unknown.data.clone()),
         _ => None,
     };
+    let (unparsed_data, unparsed_path) = match &event {
+        ClerkEvent::Unparsed(unparsed) => {
+            (Some(unparsed.data.clone()), Some(unparsed.path.clone()))
+        }
+        _ => (None, None),
+    };
     Json(json!({
         "svix_id": delivery.id(),
         "svix_timestamp": delivery.timestamp(),
         "type": event.event_type(),
         "user_id": user_id,
         "unknown_data": unknown_data,
+        "unparsed_data": unparsed_data,
+        "unparsed_path": unparsed_path,
+        "is_known": event.is_known(),
         "instance_id": meta.instance_id,
         "raw": String::from_utf8_lossy(&raw),
     }))
@@ -167,7 +176,7 @@ async fn unknown_event_types_pass_through_with_their_data() {
 }
 
 #[tokio::test]
-async fn unsupported_events_are_422_by_default_or_passed_as_unknown() {
+async fn unsupported_events_are_422_by_default_or_passed_as_unparsed() {
     let body = r#"{"type":"user.created","data":{"id":"user_1","banned":"maybe"}}"#;
     let (app, calls) = app();
     let (status, headers, error) = send(&app, signed("msg_1", NOW, body)).await;
@@ -182,15 +191,19 @@ async fn unsupported_events_are_422_by_default_or_passed_as_unknown() {
     assert_eq!(calls.0.load(Ordering::SeqCst), 0);
 
     let (lenient, calls) = app_with(
-        ClerkWebhookLayer::new(verifier()).unsupported_events(UnsupportedEvents::PassAsUnknown),
+        ClerkWebhookLayer::new(verifier())
+            .with_unsupported_events(UnsupportedEvents::PassAsUnparsed),
     );
     let (status, _, seen) = send(&lenient, signed("msg_1", NOW, body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(seen["type"], "user.created");
+    assert_eq!(seen["unknown_data"], Value::Null);
     assert_eq!(
-        seen["unknown_data"],
+        seen["unparsed_data"],
         json!({"id": "user_1", "banned": "maybe"})
     );
+    assert_eq!(seen["unparsed_path"], "banned");
+    assert_eq!(seen["is_known"], true);
     assert_eq!(calls.0.load(Ordering::SeqCst), 1);
 }
 
@@ -240,7 +253,7 @@ fn test_body(chunks: usize, chunk: usize, fail_at_end: bool) -> (Body, Arc<Atomi
 
 #[tokio::test]
 async fn content_length_over_the_limit_is_413_without_reading_the_body() {
-    let (app, calls) = app_with(ClerkWebhookLayer::new(verifier()).body_limit(1024));
+    let (app, calls) = app_with(ClerkWebhookLayer::new(verifier()).with_body_limit(1024));
     let (body, polled) = test_body(4, 1024, false);
     let mut request = signed_request("/webhooks/clerk", "msg_1", NOW, b"", body);
     request
@@ -256,7 +269,7 @@ async fn content_length_over_the_limit_is_413_without_reading_the_body() {
 
 #[tokio::test]
 async fn a_streamed_body_over_the_limit_is_413() {
-    let (app, calls) = app_with(ClerkWebhookLayer::new(verifier()).body_limit(1024));
+    let (app, calls) = app_with(ClerkWebhookLayer::new(verifier()).with_body_limit(1024));
     let (body, polled) = test_body(100, 100, false);
     let (status, _, error) = send(
         &app,
@@ -272,10 +285,10 @@ async fn a_streamed_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn a_body_exactly_at_the_limit_is_accepted() {
     let body = user_created("user_1");
-    let (app, _) = app_with(ClerkWebhookLayer::new(verifier()).body_limit(body.len()));
+    let (app, _) = app_with(ClerkWebhookLayer::new(verifier()).with_body_limit(body.len()));
     let (status, _, _) = send(&app, signed("msg_1", NOW, &body)).await;
     assert_eq!(status, StatusCode::OK);
-    let (app, _) = app_with(ClerkWebhookLayer::new(verifier()).body_limit(body.len() - 1));
+    let (app, _) = app_with(ClerkWebhookLayer::new(verifier()).with_body_limit(body.len() - 1));
     let (status, _, _) = send(&app, signed("msg_1", NOW, &body)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

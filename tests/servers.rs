@@ -63,7 +63,7 @@ async fn start_hyper() -> SocketAddr {
     use tower::ServiceBuilder;
 
     let service = ServiceBuilder::new()
-        .layer(ClerkWebhookLayer::new(verifier()).body_limit(4096))
+        .layer(ClerkWebhookLayer::new(verifier()).with_body_limit(4096))
         .service_fn(hyper_handler);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -1,5 +1,5 @@
-//! With the `tracing` feature, each rejection emits one event with the code and the svix-id, and
-//! never the body or the secret.
+//! With the `tracing` feature, each rejection emits one bounded event with the code and the
+//! svix-id, and never the body or the secret; an accepted delivery one debug event.
 #![cfg(feature = "tracing")]
 
 mod common;
@@ -122,7 +122,7 @@ fn unsupported_events_are_logged_at_error_level() {
 }
 
 #[test]
-fn accepted_deliveries_log_nothing() {
+fn accepted_deliveries_log_one_debug_line_with_id_and_type() {
     let recorder = Recorder::default();
     let body = user_created("user_1");
     let request = signed_request(
@@ -133,5 +133,92 @@ fn accepted_deliveries_log_nothing() {
         Body::from(body.clone()),
     );
     assert_eq!(run(&recorder, request), 200);
-    assert!(recorder.0.lock().unwrap().is_empty());
+    let lines = recorder.0.lock().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&Level::DEBUG.to_string()),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("svix_id=\"msg_ok\"") && lines[0].contains("user.created"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("Zoë"), "{}", lines[0]);
+}
+
+fn forged(id: &str, body: &'static str) -> http::Request<Body> {
+    let mut request = http::Request::post("/hook").body(Body::from(body)).unwrap();
+    let headers = request.headers_mut();
+    headers.insert("svix-id", id.parse().unwrap());
+    headers.insert("svix-timestamp", NOW.to_string().parse().unwrap());
+    headers.insert(
+        "svix-signature",
+        "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            .parse()
+            .unwrap(),
+    );
+    request
+}
+
+fn logged_bytes(recorder: &Recorder) -> usize {
+    recorder.0.lock().unwrap().iter().map(String::len).sum()
+}
+
+/// Regression (hardening issue, item 5): a 64 KiB `svix-id` wrote a 65 KB warn line.
+#[test]
+fn an_unauthenticated_request_writes_at_most_about_a_kilobyte_of_log() {
+    let huge_id = "m".repeat(64 * 1024);
+    for request in [
+        forged(&huge_id, "{}"),
+        forged(&huge_id[..200], "{}"),
+        forged("msg_1", "{}"),
+    ] {
+        let recorder = Recorder::default();
+        let status = run(&recorder, request);
+        assert_eq!(status, 400);
+        let lines = recorder.0.lock().unwrap().clone();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            logged_bytes(&recorder) <= 1024,
+            "{} bytes: {}",
+            logged_bytes(&recorder),
+            lines[0]
+        );
+    }
+}
+
+#[test]
+fn a_signature_mismatch_says_what_was_compared_and_the_likely_cause() {
+    let recorder = Recorder::default();
+    assert_eq!(run(&recorder, forged("msg_1", "{}")), 400);
+    let line = recorder.0.lock().unwrap()[0].clone();
+    assert!(line.contains("code=\"invalid_signature\""), "{line}");
+    assert!(
+        line.contains("checked 1 v1 signature(s) in svix-signature against 1 secret(s), over a body of 2 bytes"),
+        "{line}"
+    );
+    assert!(line.contains("the secret of another endpoint"), "{line}");
+
+    let recorder = Recorder::default();
+    let mut request = forged("msg_1", "{}");
+    request
+        .headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    assert_eq!(run(&recorder, request), 400);
+    let line = recorder.0.lock().unwrap()[0].clone();
+    assert!(line.contains("content-encoding"), "{line}");
+}
+
+#[test]
+fn an_invalid_payload_logs_its_reason_without_the_value() {
+    let recorder = Recorder::default();
+    let body = r#"{"type":"user.created","data":"alice@example.com""#;
+    let request = signed_request("/hook", "msg_1", NOW, body.as_bytes(), Body::from(body));
+    assert_eq!(run(&recorder, request), 400);
+    let line = recorder.0.lock().unwrap()[0].clone();
+    assert!(line.contains("code=\"invalid_payload\""), "{line}");
+    assert!(line.contains("line 1 column"), "{line}");
+    assert!(!line.contains("alice"), "{line}");
 }

@@ -2,7 +2,7 @@
 //! trip unchanged.
 #![no_main]
 
-use clerk_webhooks::event::{parse_event, ClerkEvent};
+use clerk_webhooks::{parse_event, ClerkEvent};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -21,10 +21,10 @@ mod redis_store;
 mod service;
 mod store;
 
+pub use self::future::ResponseFuture;
 pub use self::layer::{DedupeLayer, DEFAULT_LEASE, DEFAULT_RETENTION};
 pub use self::memory::{MemoryStore, DEFAULT_MAX_ENTRIES};
 #[cfg(feature = "redis")]
 pub use self::redis_store::{RedisStore, DEFAULT_KEY_PREFIX};
-pub use self::future::ResponseFuture;
 pub use self::service::Dedupe;
 pub use self::store::{Claim, ClaimToken, DedupeStore, StoreError};

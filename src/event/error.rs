@@ -101,8 +101,7 @@ fn describe(err: &serde_json::Error) -> String {
                 "unknown variant",
                 "unknown field",
             ];
-            if message.starts_with("missing field `") || message.starts_with("duplicate field `")
-            {
+            if message.starts_with("missing field `") || message.starts_with("duplicate field `") {
                 message.to_owned()
             } else {
                 let kind = KINDS.iter().find(|kind| message.starts_with(*kind));
@@ -136,7 +135,7 @@ mod tests {
         assert_eq!(text, "invalid type, expected a boolean at line 1 column 41");
         let text = error_of::<Model>(r#"{}"#);
         assert_eq!(text, "missing field `banned` at line 1 column 2");
-        let text = error_of::<Model>(r#"{"banned": tru"#);
+        let text = error_of::<Model>(r#"{"banned": trux}"#);
         assert!(text.starts_with("invalid JSON at line 1"), "{text}");
         let text = error_of::<Model>(r#"{"banned": "#);
         assert!(text.starts_with("the JSON ends early"), "{text}");

@@ -76,7 +76,9 @@ pub(crate) fn buffer_frame(
         return Ok(());
     };
     buffer.push(data).map_err(|err| match err {
-        BufferError::OverLimit => Refusal::new(PayloadTooLarge::new(Some(config.body_limit)), headers),
+        BufferError::OverLimit => {
+            Refusal::new(PayloadTooLarge::new(Some(config.body_limit)), headers)
+        }
         BufferError::OutOfMemory => Refusal::new(OutOfMemory::new(), headers),
     })
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use http::{Response, StatusCode};
 
 use super::ResponseBody;
-use crate::EventError;
 use crate::response::{error_json, json_response, set_retry_after, truncate_for_log};
 use crate::verify::VerifyError;
+use crate::EventError;
 
 /// How long Svix is asked to wait when the server could not reserve memory for a body.
 const OUT_OF_MEMORY_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -233,7 +233,10 @@ impl LogContext {
             .iter()
             .find_map(|name| headers.get(*name))
             .map(|value| {
-                let text = String::from_utf8_lossy(value.as_bytes());
+                // Cut the bytes first: a header of any size costs the same to log.
+                let bytes = value.as_bytes();
+                let head = &bytes[..bytes.len().min(4 * LOGGED_ID_CHARS)];
+                let text = String::from_utf8_lossy(head);
                 truncate_for_log(&text, LOGGED_ID_CHARS).into_owned()
             });
         Self {
@@ -267,7 +270,13 @@ mod into_response {
         )+};
     }
 
-    leaf_into_response!(PayloadTooLarge, BodyError, OutOfMemory, InvalidPayload, UnsupportedEvent);
+    leaf_into_response!(
+        PayloadTooLarge,
+        BodyError,
+        OutOfMemory,
+        InvalidPayload,
+        UnsupportedEvent
+    );
 }
 
 #[cfg(test)]
@@ -332,7 +341,9 @@ mod tests {
             PayloadTooLarge::new(None).to_string(),
             "the request body is larger than the limit"
         );
-        assert!(PayloadTooLarge::new(Some(7)).to_string().ends_with("of 7 bytes"));
+        assert!(PayloadTooLarge::new(Some(7))
+            .to_string()
+            .ends_with("of 7 bytes"));
     }
 
     #[test]

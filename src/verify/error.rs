@@ -108,7 +108,9 @@ mod tests {
                 "invalid_signature",
             ]
         );
-        assert!(errors.iter().all(|err| err.status() == StatusCode::BAD_REQUEST));
+        assert!(errors
+            .iter()
+            .all(|err| err.status() == StatusCode::BAD_REQUEST));
     }
 
     #[test]

@@ -64,7 +64,12 @@ impl<'a> SchemeHeaders<'a> {
         if id.is_empty() || id.len() > MAX_ID_LEN {
             return Err(VerifyError::InvalidHeader { name: ID.name });
         }
-        let too_many_entries = || signatures.split_ascii_whitespace().nth(MAX_SIGNATURES).is_some();
+        let too_many_entries = || {
+            signatures
+                .split_ascii_whitespace()
+                .nth(MAX_SIGNATURES)
+                .is_some()
+        };
         if signatures.len() > MAX_SIGNATURE_HEADER_LEN || too_many_entries() {
             return Err(VerifyError::InvalidHeader {
                 name: SIGNATURE.name,
@@ -115,11 +120,8 @@ fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
 /// Whether any `v1` entry of `header` equals one of the `expected` tags. Each entry is decoded
 /// once, whatever the number of secrets.
 pub(crate) fn matches_any(header: &str, expected: &[[u8; TAG_LEN]]) -> bool {
-    v1_signatures(header).any(|candidate| {
-        expected
-            .iter()
-            .any(|tag| bool::from(candidate.ct_eq(tag)))
-    })
+    v1_signatures(header)
+        .any(|candidate| expected.iter().any(|tag| bool::from(candidate.ct_eq(tag))))
 }
 
 /// The decoded `v1` signatures of a signature header, skipping every entry that is not
@@ -227,7 +229,11 @@ mod tests {
         let at_cap = vec![entry.as_str(); MAX_SIGNATURES].join(" ");
         let over_cap = vec![entry.as_str(); MAX_SIGNATURES + 1].join(" ");
         let long_id = "m".repeat(MAX_ID_LEN + 1);
-        let map = headers(&[("svix-id", "msg"), ("svix-timestamp", "1"), ("svix-signature", &at_cap)]);
+        let map = headers(&[
+            ("svix-id", "msg"),
+            ("svix-timestamp", "1"),
+            ("svix-signature", &at_cap),
+        ]);
         assert_eq!(SchemeHeaders::read(&map).unwrap().signatures, at_cap);
         for (name, value) in [
             ("svix-signature", over_cap.as_str()),

@@ -269,7 +269,10 @@ impl Verifier {
         // One secret is the common case: no allocation for the list of expected tags.
         let authentic = match self.keys.as_slice() {
             [key] => matches_any(scheme.signatures, &[signed(key)]),
-            keys => matches_any(scheme.signatures, &keys.iter().map(signed).collect::<Vec<_>>()),
+            keys => matches_any(
+                scheme.signatures,
+                &keys.iter().map(signed).collect::<Vec<_>>(),
+            ),
         };
         if !authentic {
             return Err(VerifyError::InvalidSignature);
