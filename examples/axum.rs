@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
+use tracing_subscriber::EnvFilter;
 
 async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
     // Svix retries with the same id until it gets a 2xx: make the effects idempotent on it.
@@ -54,6 +55,11 @@ async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Refused deliveries are logged (warn/error) through `tracing`; set
+    // RUST_LOG=clerk_webhooks=debug to also see each accepted one.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     // A missing or malformed secret stops the process here, not on the first delivery.
     let webhooks = ClerkWebhookLayer::from_env()?;
     let app = Router::new().route("/webhooks/clerk", post(on_clerk).route_layer(webhooks));

@@ -2,7 +2,8 @@
 //! `ClerkWebhookLayer` on a loopback port, and a client that sends it a valid `user.created`, a
 //! tampered copy, a stale one, an oversized one and an event type the crate does not know.
 //!
-//! Run with `cargo run --example demo`.
+//! Run with `cargo run --example demo`. The receiver logs each refusal (and, with
+//! `RUST_LOG=clerk_webhooks=debug`, each accepted delivery) through `tracing`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery, SigningSecret, Ver
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use tracing_subscriber::EnvFilter;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -45,11 +47,20 @@ async fn on_clerk(State(seen): State<Seen>, delivery: Delivery, event: ClerkEven
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
     let verifier = Verifier::new(SigningSecret::new(SECRET)?);
     let seen = Seen::default();
     let app = Router::new()
-        .route("/webhooks/clerk", post(on_clerk))
-        .route_layer(ClerkWebhookLayer::new(verifier.clone()).with_body_limit(16 * 1024))
+        .route(
+            "/webhooks/clerk",
+            post(on_clerk)
+                .route_layer(ClerkWebhookLayer::new(verifier.clone()).with_body_limit(16 * 1024)),
+        )
         .with_state(seen.clone());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -87,12 +98,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         ("unknown event type", unknown, unknown, now),
     ];
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    // A new connection per delivery: a server that refuses a body from its Content-Length answers
+    // without reading it and closes the connection, which a pooled client might try to reuse.
+    let client = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build_http::<Full<Bytes>>();
     let mut unexpected = 0;
     let expected_statuses = [200, 400, 400, 413, 200];
     for (n, ((label, signed_body, sent_body, timestamp), expected)) in
         deliveries.into_iter().zip(expected_statuses).enumerate()
     {
+        println!("{label}");
         let (status, body) = send(
             &client,
             addr,
@@ -103,7 +119,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             sent_body,
         )
         .await?;
-        println!("{label}");
         println!("  client got: {status} {body}");
         let handler_saw = seen.lock().unwrap().drain(..).collect::<Vec<_>>();
         match handler_saw.as_slice() {

@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
+use tracing_subscriber::EnvFilter;
 
 async fn on_clerk(request: Request<WebhookBody>) -> Result<Response<Full<Bytes>>, Infallible> {
     // The layer put the verified event and delivery in the extensions.
@@ -30,6 +31,11 @@ async fn on_clerk(request: Request<WebhookBody>) -> Result<Response<Full<Bytes>>
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Refused deliveries are logged (warn/error) through `tracing`; set
+    // RUST_LOG=clerk_webhooks=debug to also see each accepted one.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let service = ServiceBuilder::new()
         .layer(ClerkWebhookLayer::from_env()?)
         .service_fn(on_clerk);

@@ -14,6 +14,7 @@ use axum::Router;
 use bytes::Bytes;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
 use tower_http::timeout::TimeoutLayer;
+use tracing_subscriber::EnvFilter;
 
 async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
     std::hint::black_box((delivery.id(), event.event_type()));
@@ -32,6 +33,11 @@ async fn unverified(body: Bytes) -> StatusCode {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Refused deliveries are logged (warn/error) through `tracing`; set
+    // RUST_LOG=clerk_webhooks=debug to also see each accepted one.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let app = Router::new()
         .route(
             "/webhooks/clerk",

@@ -10,6 +10,7 @@ use axum::routing::post;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tracing_subscriber::EnvFilter;
 
 async fn on_clerk(event: ClerkEvent) -> StatusCode {
     println!("{}", event.event_type());
@@ -18,6 +19,11 @@ async fn on_clerk(event: ClerkEvent) -> StatusCode {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Refused deliveries are logged (warn/error) through `tracing`; set
+    // RUST_LOG=clerk_webhooks=debug to also see each accepted one.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let (_health_reporter, health_service) = tonic_health::server::health_reporter();
     let routes = Routes::new(health_service).into_axum_router().route(
         "/webhooks/clerk",

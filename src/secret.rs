@@ -232,7 +232,7 @@ pub enum ConfigError {
     /// Neither variable is set to anything but whitespace.
     #[error(
         "no webhook signing secret: set CLERK_WEBHOOK_SIGNING_SECRET (or CLERK_WEBHOOK_SECRET) to the \
-         endpoint's `whsec_...` secret from the Clerk dashboard"
+         endpoint's `whsec_...` Signing Secret (Clerk Dashboard > Webhooks > your endpoint)"
     )]
     MissingSecret,
     /// The variable is set but is not valid Unicode.

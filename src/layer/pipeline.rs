@@ -58,10 +58,11 @@ pub(crate) fn refuse_from_head<B: Body>(
         let rejection = PayloadTooLarge::new(Some(config.body_limit));
         return Err(Refusal::new(rejection, headers));
     }
-    config
-        .verifier
-        .check_headers(headers)
-        .map_err(|err| Refusal::new(err, headers))?;
+    config.verifier.check_headers(headers).map_err(|err| {
+        let mut refusal = Refusal::new(err.clone(), headers);
+        refusal.context.hint = timestamp_hint(config, &err);
+        refusal
+    })?;
     Ok(BodyBuffer::new(config.body_limit, announced))
 }
 
@@ -165,11 +166,27 @@ fn signature_hint(config: &Config, headers: &HeaderMap, body_len: usize) -> Stri
         );
     } else {
         hint.push_str(
-            "; likely causes: the secret of another endpoint or environment, a proxy or \
-             middleware that re-serialized the body, or clock skew",
+            "; likely causes: the secret of another endpoint or environment (each endpoint has \
+             its own), or a proxy or middleware that re-serialized the body",
         );
     }
     hint
+}
+
+/// A timestamp outside the window: by how much, and what to check when it is every delivery.
+fn timestamp_hint(config: &Config, err: &VerifyError) -> Option<String> {
+    let (VerifyError::TimestampTooOld { timestamp } | VerifyError::TimestampTooNew { timestamp }) =
+        err
+    else {
+        return None;
+    };
+    let skew = config.verifier.skew_seconds(*timestamp);
+    let direction = if skew < 0 { "behind" } else { "ahead of" };
+    Some(format!(
+        "the timestamp is {} s {direction} this server's clock; a replay or a long delay if it is \
+         one delivery, this server's clock (NTP) if it is every delivery",
+        skew.unsigned_abs()
+    ))
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {

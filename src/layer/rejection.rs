@@ -188,10 +188,11 @@ impl WebhookRejection {
     pub(crate) fn log(&self, context: &LogContext) {
         let code = self.code();
         let status = self.status().as_u16();
-        let svix_id = context.svix_id.as_deref().unwrap_or("");
+        // `None` fields are left out of the event.
+        let svix_id = context.svix_id.as_deref();
         let detail = self.log_detail();
         let detail = truncate_for_log(&detail, LOGGED_DETAIL_CHARS);
-        let hint = context.hint.as_deref().unwrap_or("");
+        let hint = context.hint.as_deref();
         match self {
             Self::UnsupportedEvent(_) | Self::OutOfMemory(_) => {
                 tracing::error!(code, status, svix_id, %detail, hint, "clerk webhook rejected")
