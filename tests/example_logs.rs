@@ -14,12 +14,21 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// --all-targets` builds examples only as test harnesses, so their `main` must be built here.)
 fn example(name: &str) -> PathBuf {
     let output = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--message-format=json", "--example", name])
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "--example",
+            name,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
-    assert!(output.status.success(), "building the {name} example failed");
+    assert!(
+        output.status.success(),
+        "building the {name} example failed"
+    );
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()

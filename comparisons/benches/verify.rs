@@ -111,5 +111,48 @@ fn hmac_backends(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verification, hmac_backends);
+/// What a forged `svix-signature` can make verification cost (hardening issue, item 3): before,
+/// 8,000 entries with 3 secrets cost 4.5 ms against 4 µs for a clean header.
+fn signature_header_flood(c: &mut Criterion) {
+    let other = |n: u8| SigningSecret::from_bytes(vec![n; 32]).unwrap();
+    let verifier = Verifier::new(other(1))
+        .with_secret(other(2))
+        .with_secret(SigningSecret::new(SECRET).unwrap());
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = body(1024);
+    let mut headers = verifier
+        .signed_headers("msg_2abcDEF123", now, &body)
+        .unwrap();
+    let genuine = headers["svix-signature"].to_str().unwrap().to_owned();
+    let forged = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let mut group = c.benchmark_group("signature-header-3-secrets");
+    for (label, header, verifies) in [
+        ("clean (1 entry)", genuine.clone(), true),
+        (
+            "rotation (4 forged + genuine)",
+            format!("{} {genuine}", vec![forged; 4].join(" ")),
+            true,
+        ),
+        (
+            "16 forged entries (the cap)",
+            vec![forged; 16].join(" "),
+            false,
+        ),
+        ("8000 forged entries", vec![forged; 8000].join(" "), false),
+    ] {
+        headers.insert("svix-signature", header.parse().unwrap());
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let result = verifier.verify(black_box(&headers), black_box(&body));
+                assert_eq!(result.is_ok(), verifies);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verification, hmac_backends, signature_header_flood);
 criterion_main!(benches);

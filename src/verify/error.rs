@@ -32,7 +32,7 @@ pub enum VerifyError {
         name: &'static str,
     },
     /// A header is present but unusable: not visible ASCII, an empty id, or longer than any
-    /// sender writes (an id over 256 bytes, a signature list over 4 KiB or 32 entries).
+    /// sender writes (an id over 256 bytes, a signature list over 4 KiB or 16 entries).
     #[error("header {name} is not valid")]
     InvalidHeader {
         /// The `svix-*` name of the header.

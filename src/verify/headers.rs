@@ -16,7 +16,7 @@ pub(crate) const MAX_ID_LEN: usize = 256;
 /// The longest signature header accepted, and the most entries in it. Svix sends one entry per
 /// active secret (two during a rotation); the caps keep a flooded header as cheap as a clean one.
 pub(crate) const MAX_SIGNATURE_HEADER_LEN: usize = 4096;
-pub(crate) const MAX_SIGNATURES: usize = 32;
+pub(crate) const MAX_SIGNATURES: usize = 16;
 
 /// One header of the scheme, under its Svix name and its unbranded Standard Webhooks twin.
 ///
@@ -56,21 +56,20 @@ pub(crate) struct SchemeHeaders<'a> {
 }
 
 impl<'a> SchemeHeaders<'a> {
-    /// Reads the headers; `HeaderMap` names are already case-insensitive.
+    /// Reads the headers; `HeaderMap` names are already case-insensitive. The id and signature
+    /// sizes are checked before anything reads their bytes, so an oversized one costs nothing.
     pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, VerifyError> {
-        let id = read_header(headers, &ID)?;
-        let timestamp_text = read_header(headers, &TIMESTAMP)?;
-        let signatures = read_header(headers, &SIGNATURE)?;
-        if id.is_empty() || id.len() > MAX_ID_LEN {
+        let id = read_header(headers, &ID, MAX_ID_LEN)?;
+        let timestamp_text = read_header(headers, &TIMESTAMP, usize::MAX)?;
+        let signatures = read_header(headers, &SIGNATURE, MAX_SIGNATURE_HEADER_LEN)?;
+        if id.is_empty() {
             return Err(VerifyError::InvalidHeader { name: ID.name });
         }
-        let too_many_entries = || {
-            signatures
-                .split_ascii_whitespace()
-                .nth(MAX_SIGNATURES)
-                .is_some()
-        };
-        if signatures.len() > MAX_SIGNATURE_HEADER_LEN || too_many_entries() {
+        if signatures
+            .split_ascii_whitespace()
+            .nth(MAX_SIGNATURES)
+            .is_some()
+        {
             return Err(VerifyError::InvalidHeader {
                 name: SIGNATURE.name,
             });
@@ -85,11 +84,19 @@ impl<'a> SchemeHeaders<'a> {
 }
 
 /// Each header falls back to its `webhook-*` twin on its own, as the `svix` crate does.
-fn read_header<'a>(headers: &'a HeaderMap, header: &SchemeHeader) -> Result<&'a str, VerifyError> {
-    headers
+fn read_header<'a>(
+    headers: &'a HeaderMap,
+    header: &SchemeHeader,
+    max_len: usize,
+) -> Result<&'a str, VerifyError> {
+    let value = headers
         .get(&header.svix)
         .or_else(|| headers.get(&header.unbranded))
-        .ok_or(VerifyError::MissingHeader { name: header.name })?
+        .ok_or(VerifyError::MissingHeader { name: header.name })?;
+    if value.len() > max_len {
+        return Err(VerifyError::InvalidHeader { name: header.name });
+    }
+    value
         .to_str()
         .map_err(|_| VerifyError::InvalidHeader { name: header.name })
 }
@@ -117,11 +124,45 @@ fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
     text.parse().map_err(|_| VerifyError::InvalidTimestamp)
 }
 
-/// Whether any `v1` entry of `header` equals one of the `expected` tags. Each entry is decoded
-/// once, whatever the number of secrets.
-pub(crate) fn matches_any(header: &str, expected: &[[u8; TAG_LEN]]) -> bool {
-    v1_signatures(header)
-        .any(|candidate| expected.iter().any(|tag| bool::from(candidate.ct_eq(tag))))
+/// Whether a `v1` entry of `header` is `expected`, compared in constant time.
+pub(crate) fn contains_signature(header: &str, expected: &[u8; TAG_LEN]) -> bool {
+    v1_signatures(header).fold(false, |found, candidate| {
+        found | bool::from(candidate.ct_eq(expected))
+    })
+}
+
+/// The well-formed `v1` signatures of a header that [`SchemeHeaders::read`] accepted, decoded
+/// once per delivery whatever the number of secrets, and kept on the stack.
+pub(crate) struct Candidates {
+    tags: [[u8; TAG_LEN]; MAX_SIGNATURES],
+    len: usize,
+}
+
+impl Candidates {
+    pub(crate) fn decode(header: &str) -> Self {
+        let mut candidates = Self {
+            tags: [[0; TAG_LEN]; MAX_SIGNATURES],
+            len: 0,
+        };
+        for (slot, tag) in candidates.tags.iter_mut().zip(v1_signatures(header)) {
+            *slot = tag;
+            candidates.len += 1;
+        }
+        candidates
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Compares with every candidate in constant time, whichever matches.
+    pub(crate) fn contains(&self, expected: &[u8; TAG_LEN]) -> bool {
+        self.tags[..self.len]
+            .iter()
+            .fold(false, |found, candidate| {
+                found | bool::from(candidate.ct_eq(expected))
+            })
+    }
 }
 
 /// The decoded `v1` signatures of a signature header, skipping every entry that is not
@@ -260,8 +301,12 @@ mod tests {
             "v2,{tag} v1,{truncated} v1, v1 ,{tag} v1,{long} garbage v1,{tag}  v1,not-base64 v1,{tag}"
         );
         let found: Vec<[u8; TAG_LEN]> = v1_signatures(&header).collect();
-        assert!(matches_any(&header, &[[1; TAG_LEN], [7; TAG_LEN]]));
-        assert!(!matches_any(&header, &[[1; TAG_LEN]]));
         assert_eq!(found, vec![[7u8; TAG_LEN]; 2]);
+        let candidates = Candidates::decode(&header);
+        assert!(candidates.contains(&[7; TAG_LEN]));
+        assert!(!candidates.contains(&[1; TAG_LEN]));
+        assert!(Candidates::decode("v2,abc v1,short").is_empty());
+        assert!(contains_signature(&header, &[7; TAG_LEN]));
+        assert!(!contains_signature(&header, &[1; TAG_LEN]));
     }
 }

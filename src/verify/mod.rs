@@ -22,7 +22,7 @@ use sha2::Sha256;
 
 pub use self::delivery::Delivery;
 pub use self::error::VerifyError;
-use self::headers::{matches_any, SchemeHeaders};
+use self::headers::{Candidates, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
 
 /// How far `svix-timestamp` may lie from now, either way, by default: 5 minutes, as in Svix.
@@ -244,13 +244,15 @@ impl Verifier {
         let scheme = SchemeHeaders::read(headers)?;
         self.check_window(scheme.timestamp, now)?;
         let signed = |key| tag(key, scheme.id, scheme.timestamp_text, body);
-        // One secret is the common case: no allocation for the list of expected tags.
         let authentic = match self.keys.as_slice() {
-            [key] => matches_any(scheme.signatures, &[signed(key)]),
-            keys => matches_any(
-                scheme.signatures,
-                &keys.iter().map(signed).collect::<Vec<_>>(),
-            ),
+            // One secret, the common case: each entry is decoded and compared as it is read.
+            [key] => headers::contains_signature(scheme.signatures, &signed(key)),
+            // Several: decode the entries once, then secret by secret, stopping at the one that
+            // signed (which secret matched is no secret). No well-formed entry, no HMAC at all.
+            keys => {
+                let candidates = Candidates::decode(scheme.signatures);
+                !candidates.is_empty() && keys.iter().any(|key| candidates.contains(&signed(key)))
+            }
         };
         if !authentic {
             return Err(VerifyError::InvalidSignature);
