@@ -133,12 +133,12 @@ fn signature_header_flood(c: &mut Criterion) {
         ("clean (1 entry)", genuine.clone(), true),
         (
             "rotation (4 forged + genuine)",
-            format!("{} {genuine}", vec![forged; 4].join(" ")),
+            format!("{} {genuine}", [forged; 4].join(" ")),
             true,
         ),
         (
             "16 forged entries (the cap)",
-            vec![forged; 16].join(" "),
+            [forged; 16].join(" "),
             false,
         ),
         ("8000 forged entries", vec![forged; 8000].join(" "), false),
