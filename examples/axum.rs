@@ -35,7 +35,7 @@ async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
         ClerkEvent::OrganizationMembershipCreated(membership)
         | ClerkEvent::OrganizationMembershipUpdated(membership) => {
             println!(
-                "[{id}] {:?} is {} in {}",
+                "[{id}] {:?} is {:?} in {}",
                 membership.user_id(),
                 membership.role,
                 membership.organization.id

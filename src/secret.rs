@@ -50,7 +50,7 @@ impl SigningSecret {
     /// // The classic copy-and-paste mistakes are named.
     /// assert_eq!(SigningSecret::new("\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"").unwrap_err(), SecretError::Quoted);
     /// assert_eq!(SigningSecret::new("sk_test_abc123").unwrap_err(), SecretError::ApiKey);
-    /// assert_eq!(SigningSecret::new("whsec_MfKQ9r8GKYqr").unwrap_err(), SecretError::TooShort { len: 12 });
+    /// assert_eq!(SigningSecret::new("whsec_MfKQ9r8GKYqr").unwrap_err(), SecretError::TooShort { len: 9 });
     /// ```
     pub fn new(secret: &str) -> Result<Self, SecretError> {
         let trimmed = secret.trim();

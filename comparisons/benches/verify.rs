@@ -136,11 +136,7 @@ fn signature_header_flood(c: &mut Criterion) {
             format!("{} {genuine}", [forged; 4].join(" ")),
             true,
         ),
-        (
-            "16 forged entries (the cap)",
-            [forged; 16].join(" "),
-            false,
-        ),
+        ("16 forged entries (the cap)", [forged; 16].join(" "), false),
         ("8000 forged entries", vec![forged; 8000].join(" "), false),
     ] {
         headers.insert("svix-signature", header.parse().unwrap());

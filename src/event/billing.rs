@@ -94,14 +94,6 @@ pub enum BillingInterval {
 }
 
 /// An amount of money in minor units with its formatting.
-///
-/// ```
-/// use clerk_webhooks::event::BillingAmount;
-///
-/// let value: BillingAmount = serde_json::from_str(r#"{"amount":2000,"amount_formatted":"$20.00","currency":"USD","currency_symbol":"$"}"#)?;
-/// assert_eq!(value.amount, 2000);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingAmount {
@@ -109,24 +101,16 @@ pub struct BillingAmount {
     pub amount: i64,
     /// Formatted for display (`$20.00`).
     #[serde(default)]
-    pub amount_formatted: String,
+    pub amount_formatted: Option<String>,
     /// ISO currency code.
     #[serde(default)]
-    pub currency: String,
+    pub currency: Option<String>,
     /// The currency symbol.
     #[serde(default)]
-    pub currency_symbol: String,
+    pub currency_symbol: Option<String>,
 }
 
 /// An amount that some payloads send as a [`BillingAmount`] and others as bare minor units.
-///
-/// ```
-/// use clerk_webhooks::event::BillingAmountValue;
-///
-/// let value: BillingAmountValue = serde_json::from_str(r#"10000"#)?;
-/// assert_eq!(value, BillingAmountValue::MinorUnits(10000));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum BillingAmountValue {
@@ -222,15 +206,6 @@ impl BillingPayer {
 }
 
 /// A plan, as embedded in subscription items.
-///
-/// ```
-/// use clerk_webhooks::event::{BillingInterval, BillingPlan};
-///
-/// let value: BillingPlan = serde_json::from_str(r#"{"id":"cplan_1","name":"Pro","slug":"pro","amount":2000,"interval":1}"#)?;
-/// assert_eq!(value.slug, "pro");
-/// assert_eq!(value.interval, Some(BillingInterval::Count(1)));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPlan {
@@ -242,10 +217,10 @@ pub struct BillingPlan {
     pub product_id: Option<String>,
     /// The name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// The slug.
     #[serde(default)]
-    pub slug: String,
+    pub slug: Option<String>,
     /// The description.
     pub description: Option<String>,
     /// Whether it is the default plan.
@@ -273,61 +248,37 @@ pub struct BillingPlan {
 }
 
 /// A per-unit price of a plan.
-///
-/// ```
-/// use clerk_webhooks::event::BillingUnitPrice;
-///
-/// let value: BillingUnitPrice = serde_json::from_str(r#"{"name":"seats","block_size":1,"tiers":[{"starts_at_block":1,"ends_after_block":null,"amount_per_block":500}]}"#)?;
-/// assert_eq!(value.tiers[0].ends_after_block, None);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingUnitPrice {
     /// The unit (`seats`).
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// Units per block.
     #[serde(default)]
-    pub block_size: i64,
+    pub block_size: Option<i64>,
     /// The price tiers.
     #[serde(default)]
     pub tiers: Vec<BillingUnitPriceTier>,
 }
 
 /// One tier of a per-unit price.
-///
-/// ```
-/// use clerk_webhooks::event::BillingUnitPriceTier;
-///
-/// let value: BillingUnitPriceTier = serde_json::from_str(r#"{"starts_at_block":1,"ends_after_block":5,"amount_per_block":0,"currency":"USD"}"#)?;
-/// assert_eq!(value.ends_after_block, Some(5));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingUnitPriceTier {
     /// The first block of the tier.
     #[serde(default)]
-    pub starts_at_block: i64,
+    pub starts_at_block: Option<i64>,
     /// The last block of the tier; `None`: unbounded.
     pub ends_after_block: Option<i64>,
     /// The price per block in minor units.
     #[serde(default)]
-    pub amount_per_block: i64,
+    pub amount_per_block: Option<i64>,
     /// ISO currency code.
     pub currency: Option<String>,
 }
 
 /// Seats bought with a subscription item.
-///
-/// ```
-/// use clerk_webhooks::event::BillingSeats;
-///
-/// let value: BillingSeats = serde_json::from_str(r#"{"quantity":5}"#)?;
-/// assert_eq!(value.quantity, Some(5));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingSeats {
@@ -336,14 +287,6 @@ pub struct BillingSeats {
 }
 
 /// A proration credit.
-///
-/// ```
-/// use clerk_webhooks::event::BillingCredit;
-///
-/// let value: BillingCredit = serde_json::from_str(r#"{"amount":{"amount":500},"cycle_days_remaining":15,"cycle_days_total":30,"cycle_remaining_percent":0.5}"#)?;
-/// assert_eq!(value.cycle_remaining_percent, Some(0.5));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingCredit {
@@ -358,14 +301,6 @@ pub struct BillingCredit {
 }
 
 /// Credit from the payer's balance.
-///
-/// ```
-/// use clerk_webhooks::event::BillingPayerCredit;
-///
-/// let value: BillingPayerCredit = serde_json::from_str(r#"{"applied_amount":{"amount":200},"remaining_balance":{"amount":800}}"#)?;
-/// assert_eq!(value.remaining_balance.amount, 800);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPayerCredit {
@@ -376,15 +311,6 @@ pub struct BillingPayerCredit {
 }
 
 /// All credits applied to a subscription item.
-///
-/// ```
-/// use clerk_webhooks::event::BillingCredits;
-///
-/// let value: BillingCredits = serde_json::from_str(r#"{"total":{"amount":500}}"#)?;
-/// assert!(value.proration.is_none());
-/// assert_eq!(value.total.unwrap().amount, 500);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingCredits {
@@ -468,15 +394,6 @@ pub struct BillingSubscriptionItem {
 }
 
 /// A subscription of a payer (`subscription.created`, `.updated`, `.active`, `.pastDue`).
-///
-/// ```
-/// use clerk_webhooks::event::{BillingStatus, BillingSubscription};
-///
-/// let value: BillingSubscription = serde_json::from_str(r#"{"id":"csub_1","status":"active","payer_id":"cpayer_1","items":[{"id":"csub_item_1","status":"active"}]}"#)?;
-/// assert_eq!(value.status, BillingStatus::Active);
-/// assert_eq!(value.items.len(), 1);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingSubscription {
@@ -492,14 +409,14 @@ pub struct BillingSubscription {
     pub canceled_at: Option<i64>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// When it ended (Unix ms).
     pub ended_at: Option<i64>,
     /// When it became past due (Unix ms).
     pub past_due_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
     /// The latest payment.
     pub latest_payment_id: Option<String>,
     /// The payer id.
@@ -570,33 +487,17 @@ pub struct BillingPaymentAttempt {
 }
 
 /// Why a payment failed.
-///
-/// ```
-/// use clerk_webhooks::event::BillingFailedReason;
-///
-/// let value: BillingFailedReason = serde_json::from_str(r#"{"code":"card_declined","decline_code":"insufficient_funds"}"#)?;
-/// assert_eq!(value.code, "card_declined");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingFailedReason {
     /// The gateway's code.
     #[serde(default)]
-    pub code: String,
+    pub code: Option<String>,
     /// The card issuer's decline code.
     pub decline_code: Option<String>,
 }
 
 /// The receiving account at the payment gateway.
-///
-/// ```
-/// use clerk_webhooks::event::BillingPayee;
-///
-/// let value: BillingPayee = serde_json::from_str(r#"{"id":"cpayee_1","gateway_type":"stripe","gateway_status":"active"}"#)?;
-/// assert_eq!(value.gateway_type.as_deref(), Some("stripe"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPayee {
@@ -611,14 +512,6 @@ pub struct BillingPayee {
 }
 
 /// Subtotal, tax and total of a payment.
-///
-/// ```
-/// use clerk_webhooks::event::BillingTotals;
-///
-/// let value: BillingTotals = serde_json::from_str(r#"{"subtotal":{"amount":2000},"tax_total":{"amount":200},"grand_total":{"amount":2200}}"#)?;
-/// assert_eq!(value.grand_total.amount, 2200);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingTotals {
@@ -633,14 +526,6 @@ pub struct BillingTotals {
 }
 
 /// The total for one unit (seats, ...).
-///
-/// ```
-/// use clerk_webhooks::event::BillingUnitTotal;
-///
-/// let value: BillingUnitTotal = serde_json::from_str(r#"{"name":"seats","amount":500,"quantity":3,"total":1500}"#)?;
-/// assert_eq!(value.total, Some(1500));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingUnitTotal {
@@ -657,14 +542,6 @@ pub struct BillingUnitTotal {
 }
 
 /// A payment method.
-///
-/// ```
-/// use clerk_webhooks::event::BillingPaymentSource;
-///
-/// let value: BillingPaymentSource = serde_json::from_str(r#"{"id":"cps_1","payment_method":"card","card_type":"visa","last4":"4242"}"#)?;
-/// assert_eq!(value.last4.as_deref(), Some("4242"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BillingPaymentSource {

@@ -81,13 +81,16 @@ pub(crate) use open_enum;
 pub struct DeletedObject {
     /// The kind of the deleted object (`user`, `organization`, ...).
     pub object: Option<String>,
-    /// The id of the deleted object.
+    /// The id of the deleted object. Clerk's schema makes it optional, because a deleted object
+    /// may be named by its `slug` instead; the `*.deleted` events in this catalog (`user`,
+    /// `organization`, `organizationDomain`, `role`, `permission`) send it in every example Clerk
+    /// publishes. `None` means the body had no `id`: look at `slug`, never assume a value.
     pub id: Option<String>,
-    /// The slug of the deleted object, for objects that have one.
+    /// The slug of the deleted object, for objects that are named by one.
     pub slug: Option<String>,
-    /// Always `true` in practice.
+    /// `true` in every delivery seen; `None` when the body does not say.
     #[serde(default)]
-    pub deleted: bool,
+    pub deleted: Option<bool>,
     /// Your own id for the deleted user, when you set one (`user.deleted`).
     pub external_id: Option<String>,
 }
@@ -190,15 +193,6 @@ open_enum! {
 }
 
 /// How an identification (email, phone, wallet, account) was verified.
-///
-/// ```
-/// use clerk_webhooks::event::{Verification, VerificationStatus};
-///
-/// let value: Verification = serde_json::from_str(r#"{"object":"verification_otp","status":"verified","strategy":"email_code","attempts":1,"expire_at":null}"#)?;
-/// assert_eq!(value.status, VerificationStatus::Verified);
-/// assert_eq!(value.strategy, "email_code");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Verification {
@@ -208,7 +202,7 @@ pub struct Verification {
     pub status: VerificationStatus,
     /// The strategy used: `email_code`, `oauth_google`, `saml`, `admin`, ... (Clerk adds new ones).
     #[serde(default)]
-    pub strategy: String,
+    pub strategy: Option<String>,
     /// Attempts made.
     pub attempts: Option<i64>,
     /// When the attempt expires (Unix ms).
@@ -228,40 +222,24 @@ pub struct Verification {
 }
 
 /// An error reported by Clerk inside a payload.
-///
-/// ```
-/// use clerk_webhooks::event::ClerkError;
-///
-/// let value: ClerkError = serde_json::from_str(r#"{"message":"Failed","long_message":"OAuth failed","code":"oauth_failed"}"#)?;
-/// assert_eq!(value.code, "oauth_failed");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ClerkError {
     /// A short message.
     #[serde(default)]
-    pub message: String,
+    pub message: Option<String>,
     /// A longer explanation.
     #[serde(default)]
-    pub long_message: String,
+    pub long_message: Option<String>,
     /// A machine code.
     #[serde(default)]
-    pub code: String,
+    pub code: Option<String>,
     /// Extra details.
     #[serde(default)]
     pub meta: Value,
 }
 
 /// A link from an identification to another (an email address linked to an OAuth account).
-///
-/// ```
-/// use clerk_webhooks::event::IdentificationLink;
-///
-/// let value: IdentificationLink = serde_json::from_str(r#"{"type":"oauth_google","id":"idn_1"}"#)?;
-/// assert_eq!(value.kind, "oauth_google");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct IdentificationLink {

@@ -46,7 +46,7 @@ pub struct Email {
     pub data: Value,
     /// Whether Clerk delivered it (`false`: you are expected to).
     #[serde(default)]
-    pub delivered_by_clerk: bool,
+    pub delivered_by_clerk: Option<bool>,
 }
 
 impl Email {
@@ -85,14 +85,14 @@ pub struct SmsMessage {
     pub from_phone_number: Option<String>,
     /// The recipient number.
     #[serde(default)]
-    pub to_phone_number: String,
+    pub to_phone_number: Option<String>,
     /// The recipient's identification id.
     pub phone_number_id: Option<String>,
     /// The recipient user.
     pub user_id: Option<String>,
     /// The text.
     #[serde(default)]
-    pub message: String,
+    pub message: Option<String>,
     /// The delivery status.
     pub status: Option<String>,
     /// The template variables.
@@ -100,7 +100,7 @@ pub struct SmsMessage {
     pub data: Value,
     /// Whether Clerk delivered it.
     #[serde(default)]
-    pub delivered_by_clerk: bool,
+    pub delivered_by_clerk: Option<bool>,
     /// Creation (Unix ms), as the spec names it.
     pub created_at_ms: Option<i64>,
     /// Creation (Unix ms), as the spec's own example names it.

@@ -36,19 +36,19 @@ pub struct EventMeta {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HttpRequest {
-    /// The client's IP address as sent; can be empty.
+    /// The client's IP address as sent (Clerk may send `""`).
     #[serde(default)]
-    pub client_ip: String,
-    /// The client's user agent; can be empty.
+    pub client_ip: Option<String>,
+    /// The client's user agent as sent.
     #[serde(default)]
-    pub user_agent: String,
+    pub user_agent: Option<String>,
 }
 
 impl HttpRequest {
     /// The client's IP address, when it is present and well-formed (Clerk sends `""` when it
     /// has none).
     pub fn client_ip(&self) -> Option<IpAddr> {
-        self.client_ip.parse().ok()
+        self.client_ip.as_deref()?.parse().ok()
     }
 }
 

@@ -46,7 +46,7 @@ pub struct Invitation {
     pub object: Option<String>,
     /// The invitee.
     #[serde(default)]
-    pub email_address: String,
+    pub email_address: Option<String>,
     /// Metadata copied to the user on sign-up.
     #[serde(default)]
     pub public_metadata: Value,
@@ -60,10 +60,10 @@ pub struct Invitation {
     pub expires_at: Option<i64>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 open_enum! {
@@ -89,14 +89,6 @@ open_enum! {
 }
 
 /// A waitlist entry (`waitlistEntry.created`, `waitlistEntry.updated`).
-///
-/// ```
-/// use clerk_webhooks::event::{WaitlistEntry, WaitlistEntryStatus};
-///
-/// let value: WaitlistEntry = serde_json::from_str(r#"{"id":"wle_1","object":"waitlistEntry","email_address":"ada@example.com","status":"pending","invitation":null}"#)?;
-/// assert_eq!(value.status, WaitlistEntryStatus::Pending);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WaitlistEntry {
@@ -106,17 +98,17 @@ pub struct WaitlistEntry {
     pub object: Option<String>,
     /// The email address on the list.
     #[serde(default)]
-    pub email_address: String,
+    pub email_address: Option<String>,
     /// Its state.
     pub status: WaitlistEntryStatus,
     /// Whether the entry is locked.
     pub is_locked: Option<bool>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
     /// The invitation sent to the entry, if any.
     pub invitation: Option<Invitation>,
 }

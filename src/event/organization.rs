@@ -7,14 +7,6 @@ use super::common::open_enum;
 use super::invitation::InvitationStatus;
 
 /// An organization (`organization.created`, `organization.updated`).
-///
-/// ```
-/// use clerk_webhooks::event::Organization;
-///
-/// let org: Organization = serde_json::from_str(r#"{"id":"org_1","name":"Acme","slug":"acme"}"#)?;
-/// assert_eq!(org.name, "Acme");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Organization {
@@ -24,7 +16,7 @@ pub struct Organization {
     pub object: Option<String>,
     /// The name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// The slug.
     pub slug: Option<String>,
     /// The logo (or a default one).
@@ -33,7 +25,7 @@ pub struct Organization {
     pub logo_url: Option<String>,
     /// Whether a logo was uploaded.
     #[serde(default)]
-    pub has_image: bool,
+    pub has_image: Option<bool>,
     /// How many members it has, when included.
     pub members_count: Option<i64>,
     /// Whether no member has elevated permissions.
@@ -42,10 +34,10 @@ pub struct Organization {
     pub pending_invitations_count: Option<i64>,
     /// The membership limit (0: unlimited).
     #[serde(default)]
-    pub max_allowed_memberships: i64,
+    pub max_allowed_memberships: Option<i64>,
     /// Whether admins may delete it.
     #[serde(default)]
-    pub admin_delete_enabled: bool,
+    pub admin_delete_enabled: Option<bool>,
     /// Metadata readable by the frontend.
     #[serde(default)]
     pub public_metadata: Value,
@@ -56,10 +48,10 @@ pub struct Organization {
     pub created_by: Option<String>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
     /// Last activity (Unix ms).
     pub last_active_at: Option<i64>,
     /// The role set in use.
@@ -67,14 +59,6 @@ pub struct Organization {
 }
 
 /// The public part of an organization, embedded in domains and invitations.
-///
-/// ```
-/// use clerk_webhooks::event::PublicOrganizationData;
-///
-/// let value: PublicOrganizationData = serde_json::from_str(r#"{"id":"org_1","name":"Acme","slug":"acme","has_image":false}"#)?;
-/// assert_eq!(value.name, "Acme");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PublicOrganizationData {
@@ -82,14 +66,14 @@ pub struct PublicOrganizationData {
     pub id: String,
     /// The name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// The slug.
     pub slug: Option<String>,
     /// The logo.
     pub image_url: Option<String>,
     /// Whether a logo was uploaded.
     #[serde(default)]
-    pub has_image: bool,
+    pub has_image: Option<bool>,
 }
 
 open_enum! {
@@ -115,14 +99,6 @@ open_enum! {
 }
 
 /// A domain of an organization (`organizationDomain.created`, `organizationDomain.updated`).
-///
-/// ```
-/// use clerk_webhooks::event::OrganizationDomain;
-///
-/// let value: OrganizationDomain = serde_json::from_str(r#"{"id":"orgdmn_1","organization_id":"org_1","name":"acme.com","enrollment_mode":"manual_invitation"}"#)?;
-/// assert_eq!(value.name, "acme.com");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrganizationDomain {
@@ -132,10 +108,10 @@ pub struct OrganizationDomain {
     pub object: Option<String>,
     /// The organization.
     #[serde(default)]
-    pub organization_id: String,
+    pub organization_id: Option<String>,
     /// The domain name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// How users of this domain join.
     pub enrollment_mode: Option<EnrollmentMode>,
     /// The address used for affiliation verification.
@@ -148,38 +124,30 @@ pub struct OrganizationDomain {
     pub verification: Option<DomainVerification>,
     /// Pending invitations created from this domain.
     #[serde(default)]
-    pub total_pending_invitations: i64,
+    pub total_pending_invitations: Option<i64>,
     /// Pending suggestions created from this domain.
     #[serde(default)]
-    pub total_pending_suggestions: i64,
+    pub total_pending_suggestions: Option<i64>,
     /// The organization's public data.
     pub public_organization_data: Option<PublicOrganizationData>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 /// The verification of an organization domain.
-///
-/// ```
-/// use clerk_webhooks::event::DomainVerification;
-///
-/// let value: DomainVerification = serde_json::from_str(r#"{"status":"verified","strategy":"email_code","attempts":1,"expire_at":null}"#)?;
-/// assert_eq!(value.status, "verified");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DomainVerification {
     /// `unverified` or `verified`.
     #[serde(default)]
-    pub status: String,
+    pub status: Option<String>,
     /// `email_code`, `dns_record`, ...
     #[serde(default)]
-    pub strategy: String,
+    pub strategy: Option<String>,
     /// Attempts made.
     pub attempts: Option<i64>,
     /// When the attempt expires (Unix ms).
@@ -189,14 +157,6 @@ pub struct DomainVerification {
 }
 
 /// An invitation to an organization (`organizationInvitation.created`, `.accepted`, `.revoked`).
-///
-/// ```
-/// use clerk_webhooks::event::{InvitationStatus, OrganizationInvitation};
-///
-/// let value: OrganizationInvitation = serde_json::from_str(r#"{"id":"orginv_1","email_address":"ada@example.com","role":"org:member","status":"accepted","user_id":"user_1"}"#)?;
-/// assert_eq!(value.status, Some(InvitationStatus::Accepted));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrganizationInvitation {
@@ -206,10 +166,10 @@ pub struct OrganizationInvitation {
     pub object: Option<String>,
     /// The invitee.
     #[serde(default)]
-    pub email_address: String,
+    pub email_address: Option<String>,
     /// The role key offered (`org:member`, ...).
     #[serde(default)]
-    pub role: String,
+    pub role: Option<String>,
     /// The role's display name.
     pub role_name: Option<String>,
     /// The organization.
@@ -236,10 +196,10 @@ pub struct OrganizationInvitation {
     pub expires_at: Option<i64>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 /// A membership of a user in an organization (`organizationMembership.*`, including `.deleted`,
@@ -265,7 +225,7 @@ pub struct OrganizationMembership {
     pub object: Option<String>,
     /// The role key (`org:admin`, `org:member`, custom roles).
     #[serde(default)]
-    pub role: String,
+    pub role: Option<String>,
     /// The role's display name.
     pub role_name: Option<String>,
     /// The permissions the role grants.
@@ -283,10 +243,10 @@ pub struct OrganizationMembership {
     pub public_user_data: Option<PublicUserData>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 impl OrganizationMembership {
@@ -301,25 +261,17 @@ impl OrganizationMembership {
     pub fn user_id(&self) -> Option<&str> {
         self.public_user_data
             .as_ref()
-            .map(|user| user.user_id.as_str())
+            .and_then(|user| user.user_id.as_deref())
     }
 }
 
 /// The public part of a user, embedded in memberships and invitations.
-///
-/// ```
-/// use clerk_webhooks::event::PublicUserData;
-///
-/// let value: PublicUserData = serde_json::from_str(r#"{"user_id":"user_1","first_name":"Ada","last_name":null,"identifier":"ada@example.com"}"#)?;
-/// assert_eq!(value.identifier.as_deref(), Some("ada@example.com"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PublicUserData {
     /// The user id.
     #[serde(default)]
-    pub user_id: String,
+    pub user_id: Option<String>,
     /// The first name.
     pub first_name: Option<String>,
     /// The last name.
@@ -330,7 +282,7 @@ pub struct PublicUserData {
     pub image_url: Option<String>,
     /// Whether an image was uploaded.
     #[serde(default)]
-    pub has_image: bool,
+    pub has_image: Option<bool>,
     /// The identifier shown for the user (email, phone or username).
     pub identifier: Option<String>,
     /// The username.

@@ -5,15 +5,6 @@ use serde::{Deserialize, Serialize};
 use super::common::HasId;
 
 /// A custom organization role (`role.created`, `role.updated`, possibly `role.deleted`).
-///
-/// ```
-/// use clerk_webhooks::event::Role;
-///
-/// let role: Role = serde_json::from_str(r#"{"id":"role_1","key":"org:editor","name":"Editor",
-///     "permissions":[{"id":"perm_1","key":"org:posts:write","name":"Write posts"}]}"#)?;
-/// assert_eq!(role.permissions[0].key, "org:posts:write");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Role {
@@ -23,10 +14,10 @@ pub struct Role {
     pub object: Option<String>,
     /// The display name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// The key (`org:editor`).
     #[serde(default)]
-    pub key: String,
+    pub key: Option<String>,
     /// The description.
     pub description: Option<String>,
     /// Whether the creator of an organization can get this role.
@@ -36,10 +27,10 @@ pub struct Role {
     pub permissions: Vec<Permission>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 impl HasId for Role {
@@ -50,14 +41,6 @@ impl HasId for Role {
 
 /// An organization permission (`permission.created`, `permission.updated`, possibly
 /// `permission.deleted`).
-///
-/// ```
-/// use clerk_webhooks::event::Permission;
-///
-/// let value: Permission = serde_json::from_str(r#"{"id":"perm_1","key":"org:posts:write","name":"Write posts","type":"user"}"#)?;
-/// assert_eq!(value.kind.as_deref(), Some("user"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Permission {
@@ -67,10 +50,10 @@ pub struct Permission {
     pub object: Option<String>,
     /// The display name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// The key (`org:posts:write`).
     #[serde(default)]
-    pub key: String,
+    pub key: Option<String>,
     /// The description.
     pub description: Option<String>,
     /// `system` or `user`/`custom`.
@@ -78,10 +61,10 @@ pub struct Permission {
     pub kind: Option<String>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 impl HasId for Permission {

@@ -57,12 +57,12 @@ pub struct Session {
     pub object: Option<String>,
     /// The user the session belongs to.
     #[serde(default)]
-    pub user_id: String,
+    pub user_id: Option<String>,
     /// The user, when Clerk embeds it (it can be `null`).
     pub user: Option<Box<User>>,
     /// The client (browser or device).
     #[serde(default)]
-    pub client_id: String,
+    pub client_id: Option<String>,
     /// The impersonator, for impersonation sessions.
     pub actor: Option<Value>,
     /// Its state.
@@ -79,34 +79,26 @@ pub struct Session {
     pub abandon_at: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
 }
 
 /// The device and place of a session's latest activity.
-///
-/// ```
-/// use clerk_webhooks::event::SessionActivity;
-///
-/// let value: SessionActivity = serde_json::from_str(r#"{"id":"sess_activity_1","is_mobile":true,"browser_name":"Safari","city":"Paris"}"#)?;
-/// assert!(value.is_mobile);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SessionActivity {
     /// The activity id.
     #[serde(default)]
-    pub id: String,
+    pub id: Option<String>,
     /// Always `session_activity`.
     pub object: Option<String>,
     /// `desktop`, `mobile`, ...
     pub device_type: Option<String>,
     /// Whether the device is mobile.
     #[serde(default)]
-    pub is_mobile: bool,
+    pub is_mobile: Option<bool>,
     /// The browser.
     pub browser_name: Option<String>,
     /// The browser version.

@@ -52,7 +52,7 @@ pub struct User {
     pub image_url: Option<String>,
     /// Whether the user uploaded an image.
     #[serde(default)]
-    pub has_image: bool,
+    pub has_image: Option<bool>,
     /// Metadata readable by the frontend, writable by the backend.
     #[serde(default)]
     pub public_metadata: Value,
@@ -76,16 +76,16 @@ pub struct User {
     pub passkeys: Vec<Passkey>,
     /// Whether the user has a password.
     #[serde(default)]
-    pub password_enabled: bool,
+    pub password_enabled: Option<bool>,
     /// Whether any second factor is enabled.
     #[serde(default)]
-    pub two_factor_enabled: bool,
+    pub two_factor_enabled: Option<bool>,
     /// Whether TOTP is enabled.
     #[serde(default)]
-    pub totp_enabled: bool,
+    pub totp_enabled: Option<bool>,
     /// Whether backup codes are enabled.
     #[serde(default)]
-    pub backup_code_enabled: bool,
+    pub backup_code_enabled: Option<bool>,
     /// When MFA was enabled (Unix ms).
     pub mfa_enabled_at: Option<i64>,
     /// When MFA was disabled (Unix ms).
@@ -107,10 +107,10 @@ pub struct User {
     pub last_sign_in_at: Option<i64>,
     /// Whether the user is banned.
     #[serde(default)]
-    pub banned: bool,
+    pub banned: Option<bool>,
     /// Whether the user is locked out.
     #[serde(default)]
-    pub locked: bool,
+    pub locked: Option<bool>,
     /// Whether the user was deprovisioned by SCIM.
     pub deprovisioned: Option<bool>,
     /// Seconds until the lockout ends.
@@ -119,16 +119,16 @@ pub struct User {
     pub verification_attempts_remaining: Option<i64>,
     /// Last update (Unix ms).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: Option<i64>,
     /// Creation (Unix ms).
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Option<i64>,
     /// Whether the user may delete their own account.
     #[serde(default)]
-    pub delete_self_enabled: bool,
+    pub delete_self_enabled: Option<bool>,
     /// Whether the user may create organizations.
     #[serde(default)]
-    pub create_organization_enabled: bool,
+    pub create_organization_enabled: Option<bool>,
     /// How many organizations the user may create.
     pub create_organizations_limit: Option<i64>,
     /// When the user was last active (Unix ms).
@@ -161,14 +161,17 @@ impl User {
     /// ```
     /// # let user: clerk_webhooks::event::User = serde_json::from_str(r#"{"id":"user_1",
     /// #   "primary_email_address_id":"idn_1","email_addresses":[{"id":"idn_1","email_address":"a@b.c"}]}"#)?;
-    /// assert_eq!(user.primary_email_address().map(|e| e.id.as_str()), Some("idn_1"));
+    /// // Only send mail to an address the user proved they own.
+    /// let verified = user.primary_email_address().filter(|email| email.is_verified());
+    /// assert!(verified.is_none()); // this one has no verification
+
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn primary_email_address(&self) -> Option<&EmailAddress> {
         primary(
             &self.primary_email_address_id,
             &self.email_addresses,
-            |email| &email.id,
+            |email| email.id.as_deref(),
         )
     }
 
@@ -196,7 +199,7 @@ impl User {
         primary(
             &self.primary_phone_number_id,
             &self.phone_numbers,
-            |phone| &phone.id,
+            |phone| phone.id.as_deref(),
         )
     }
 
@@ -210,7 +213,7 @@ impl User {
     /// ```
     pub fn primary_web3_wallet(&self) -> Option<&Web3Wallet> {
         primary(&self.primary_web3_wallet_id, &self.web3_wallets, |wallet| {
-            &wallet.id
+            wallet.id.as_deref()
         })
     }
 
@@ -237,10 +240,10 @@ impl User {
 fn primary<'a, T>(
     primary_id: &Option<String>,
     entries: &'a [T],
-    id: impl Fn(&T) -> &String,
+    id: impl Fn(&T) -> Option<&str>,
 ) -> Option<&'a T> {
     let wanted = primary_id.as_deref()?;
-    entries.iter().find(|entry| id(entry) == wanted)
+    entries.iter().find(|entry| id(entry) == Some(wanted))
 }
 
 impl HasId for User {
@@ -250,27 +253,19 @@ impl HasId for User {
 }
 
 /// An email address of a user.
-///
-/// ```
-/// use clerk_webhooks::event::EmailAddress;
-///
-/// let value: EmailAddress = serde_json::from_str(r#"{"id":"idn_1","email_address":"ada@example.com","linked_to":[]}"#)?;
-/// assert!(!value.is_verified());
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EmailAddress {
     /// The identification id (`idn_...`).
     #[serde(default)]
-    pub id: String,
+    pub id: Option<String>,
     /// Always `email_address`.
     pub object: Option<String>,
     /// The address.
     pub email_address: String,
     /// Whether the address is reserved.
     #[serde(default)]
-    pub reserved: bool,
+    pub reserved: Option<bool>,
     /// How it was verified.
     pub verification: Option<Verification>,
     /// Linked identifications (for example the OAuth account it came from).
@@ -299,20 +294,12 @@ impl EmailAddress {
 }
 
 /// A phone number of a user.
-///
-/// ```
-/// use clerk_webhooks::event::PhoneNumber;
-///
-/// let value: PhoneNumber = serde_json::from_str(r#"{"id":"idn_1","phone_number":"+15555550100","reserved_for_second_factor":true}"#)?;
-/// assert_eq!(value.reserved_for_second_factor, Some(true));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PhoneNumber {
     /// The identification id (`idn_...`).
     #[serde(default)]
-    pub id: String,
+    pub id: Option<String>,
     /// Always `phone_number`.
     pub object: Option<String>,
     /// The number in E.164 format.
@@ -323,7 +310,7 @@ pub struct PhoneNumber {
     pub default_second_factor: Option<bool>,
     /// Whether the number is reserved.
     #[serde(default)]
-    pub reserved: bool,
+    pub reserved: Option<bool>,
     /// How it was verified.
     pub verification: Option<Verification>,
     /// Linked identifications.
@@ -359,20 +346,12 @@ fn is_verified(verification: &Option<Verification>) -> bool {
 }
 
 /// A web3 wallet of a user.
-///
-/// ```
-/// use clerk_webhooks::event::Web3Wallet;
-///
-/// let value: Web3Wallet = serde_json::from_str(r#"{"id":"idn_1","web3_wallet":"0xabc"}"#)?;
-/// assert_eq!(value.web3_wallet, "0xabc");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Web3Wallet {
     /// The identification id.
     #[serde(default)]
-    pub id: String,
+    pub id: Option<String>,
     /// Always `web3_wallet`.
     pub object: Option<String>,
     /// The wallet address.
@@ -386,25 +365,17 @@ pub struct Web3Wallet {
 }
 
 /// A passkey of a user.
-///
-/// ```
-/// use clerk_webhooks::event::Passkey;
-///
-/// let value: Passkey = serde_json::from_str(r#"{"id":"pkey_1","name":"Touch ID","last_used_at":1716883200000}"#)?;
-/// assert_eq!(value.name, "Touch ID");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Passkey {
     /// The passkey id.
     #[serde(default)]
-    pub id: String,
+    pub id: Option<String>,
     /// Always `passkey`.
     pub object: Option<String>,
     /// The name the user gave it.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// When it was last used (Unix ms).
     pub last_used_at: Option<i64>,
     /// Its verification.
@@ -412,14 +383,6 @@ pub struct Passkey {
 }
 
 /// An OAuth account linked to a user (Google, GitHub, ...).
-///
-/// ```
-/// use clerk_webhooks::event::ExternalAccount;
-///
-/// let value: ExternalAccount = serde_json::from_str(r#"{"id":"eac_1","provider":"oauth_google","email_address":"ada@gmail.com"}"#)?;
-/// assert_eq!(value.provider, "oauth_google");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ExternalAccount {
@@ -429,7 +392,7 @@ pub struct ExternalAccount {
     pub object: Option<String>,
     /// The provider (`oauth_google`, ...).
     #[serde(default)]
-    pub provider: String,
+    pub provider: Option<String>,
     /// The identification this account backs.
     pub identification_id: Option<String>,
     /// The user's id at the provider.
@@ -466,14 +429,6 @@ pub struct ExternalAccount {
 }
 
 /// A SAML account linked to a user.
-///
-/// ```
-/// use clerk_webhooks::event::SamlAccount;
-///
-/// let value: SamlAccount = serde_json::from_str(r#"{"id":"samlacc_1","provider":"saml_okta","active":true,"email_address":"ada@acme.com"}"#)?;
-/// assert!(value.active);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SamlAccount {
@@ -483,13 +438,13 @@ pub struct SamlAccount {
     pub object: Option<String>,
     /// The provider (`saml_okta`, ...).
     #[serde(default)]
-    pub provider: String,
+    pub provider: Option<String>,
     /// Whether the account is active.
     #[serde(default)]
-    pub active: bool,
+    pub active: Option<bool>,
     /// The email address.
     #[serde(default)]
-    pub email_address: String,
+    pub email_address: Option<String>,
     /// The first name.
     pub first_name: Option<String>,
     /// The last name.
@@ -508,14 +463,6 @@ pub struct SamlAccount {
 }
 
 /// An enterprise SSO account (SAML or OIDC) linked to a user.
-///
-/// ```
-/// use clerk_webhooks::event::EnterpriseAccount;
-///
-/// let value: EnterpriseAccount = serde_json::from_str(r#"{"id":"enteracc_1","protocol":"oauth","provider":"oauth_custom","active":true,"email_address":"ada@acme.com"}"#)?;
-/// assert_eq!(value.protocol.as_deref(), Some("oauth"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EnterpriseAccount {
@@ -527,13 +474,13 @@ pub struct EnterpriseAccount {
     pub protocol: Option<String>,
     /// The provider.
     #[serde(default)]
-    pub provider: String,
+    pub provider: Option<String>,
     /// Whether the account is active.
     #[serde(default)]
-    pub active: bool,
+    pub active: Option<bool>,
     /// The email address.
     #[serde(default)]
-    pub email_address: String,
+    pub email_address: Option<String>,
     /// The first name.
     pub first_name: Option<String>,
     /// The last name.
@@ -554,14 +501,6 @@ pub struct EnterpriseAccount {
 }
 
 /// A SAML or enterprise SSO connection, as embedded in a user's account.
-///
-/// ```
-/// use clerk_webhooks::event::SsoConnection;
-///
-/// let value: SsoConnection = serde_json::from_str(r#"{"id":"samlc_1","name":"Okta","provider":"saml_okta","domains":["acme.com"],"active":true}"#)?;
-/// assert_eq!(value.domains, ["acme.com"]);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SsoConnection {
@@ -571,10 +510,10 @@ pub struct SsoConnection {
     pub protocol: Option<String>,
     /// The connection name.
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     /// The provider.
     #[serde(default)]
-    pub provider: String,
+    pub provider: Option<String>,
     /// The provider's logo (enterprise connections only).
     pub logo_public_url: Option<String>,
     /// The domain (deprecated by Clerk in favour of `domains`).
@@ -584,7 +523,7 @@ pub struct SsoConnection {
     pub domains: Vec<String>,
     /// Whether the connection is active.
     #[serde(default)]
-    pub active: bool,
+    pub active: Option<bool>,
     /// Whether user attributes are synced on each sign-in.
     pub sync_user_attributes: Option<bool>,
     /// Whether subdomains are allowed.
@@ -600,20 +539,12 @@ pub struct SsoConnection {
 }
 
 /// SCIM provisioning details of a user.
-///
-/// ```
-/// use clerk_webhooks::event::ScimUserMetadata;
-///
-/// let value: ScimUserMetadata = serde_json::from_str(r#"{"directory_id":"dir_1","external_id":"00u1"}"#)?;
-/// assert_eq!(value.external_id.as_deref(), Some("00u1"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ScimUserMetadata {
     /// The SCIM directory.
     #[serde(default)]
-    pub directory_id: String,
+    pub directory_id: Option<String>,
     /// Whether the directory is enabled.
     pub directory_enabled: Option<bool>,
     /// The user's id in the directory.

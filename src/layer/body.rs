@@ -108,6 +108,14 @@ impl<B> ResponseBody<B> {
     }
 }
 
+/// An empty answer of the inner body's kind, for layers that build their own responses (tower-http's
+/// `TimeoutLayer` needs it).
+impl<B: Default> Default for ResponseBody<B> {
+    fn default() -> Self {
+        Self::inner(B::default())
+    }
+}
+
 impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
     type Data = Bytes;
     type Error = B::Error;
