@@ -183,7 +183,7 @@ async fn expired_lease_is_processed_again<St: DedupeStore>(store: St, expire: im
     assert_eq!(handler.calls(), 1);
 }
 
-/// Only the holder of a claim can complete or release it.
+/// Only the holder of a claim can complete or release it; `complete` says whether it still held it.
 async fn stale_tokens_change_nothing<St: DedupeStore>(store: St, expire: impl Fn()) {
     let Claim::Claimed(old) = store.claim("msg_t", Duration::from_secs(60)).await.unwrap() else {
         panic!()
@@ -193,18 +193,20 @@ async fn stale_tokens_change_nothing<St: DedupeStore>(store: St, expire: impl Fn
         panic!()
     };
     store.release("msg_t", &old).await.unwrap();
-    store
+    let completed = store
         .complete("msg_t", &old, Duration::from_secs(60))
         .await
         .unwrap();
+    assert!(!completed, "a lost claim was reported as completed");
     assert!(matches!(
         store.claim("msg_t", Duration::from_secs(60)).await.unwrap(),
         Claim::InProgress { .. }
     ));
-    store
+    let completed = store
         .complete("msg_t", &new, Duration::from_secs(60))
         .await
         .unwrap();
+    assert!(completed);
     assert_eq!(
         store.claim("msg_t", Duration::from_secs(60)).await.unwrap(),
         Claim::Done

@@ -369,6 +369,36 @@ async fn extractors_without_the_layer_answer_500_naming_it() {
         .contains("ClerkWebhookLayer"));
 }
 
+/// One handler for a route that is sometimes behind the layer: `Option<ClerkEvent>` is `None`
+/// where the layer did not run, instead of a 500.
+#[tokio::test]
+async fn optional_extractors_are_none_without_the_layer() {
+    async fn maybe(event: Option<ClerkEvent>, delivery: Option<Delivery>) -> String {
+        match (event, delivery) {
+            (Some(event), Some(delivery)) => format!("{} {}", event.event_type(), delivery.id()),
+            (None, None) => "no webhook".to_owned(),
+            _ => "mixed".to_owned(),
+        }
+    }
+    let app = Router::new().route("/plain", post(maybe)).route(
+        "/webhooks/clerk",
+        post(maybe).route_layer(ClerkWebhookLayer::new(verifier())),
+    );
+    let text = |response: http::Response<Body>| async move {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    let plain = Request::post("/plain").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(plain).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(text(response).await, "no webhook");
+
+    let body = user_created("user_1");
+    let response = app.oneshot(signed("msg_opt", NOW, &body)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(text(response).await, "user.created msg_opt");
+}
+
 #[tokio::test]
 async fn composes_with_tower_http_layers() {
     use tower_http::compression::CompressionLayer;

@@ -1,25 +1,18 @@
-//! The verification contract of DESIGN.md, seen from outside the crate.
+//! The verifier's contract (the Standard Webhooks scheme as Svix signs it), seen from outside the
+//! crate.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::{Duration, UNIX_EPOCH};
 
 use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+use common::{at, NOW, OTHER_SECRET, SECRET};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const NOW: i64 = 1_700_000_000;
 const BODY: &[u8] = br#"{"type":"user.created","object":"event","data":{"id":"user_1"}}"#;
 
 fn verifier(secret: &str) -> Verifier {
     Verifier::new(SigningSecret::new(secret).unwrap())
-}
-
-fn at(secs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
 }
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

@@ -1,20 +1,15 @@
 //! Property tests of the verifier: no input panics it, what it signs it accepts, and any single
 //! changed byte is refused.
 
-use std::time::{Duration, UNIX_EPOCH};
+mod common;
 
-use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+use clerk_webhooks::VerifyError;
+use common::{at, verifier, NOW};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
-const NOW: i64 = 1_700_000_000;
-
-fn verifier() -> Verifier {
-    Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap())
-}
-
 fn now() -> std::time::SystemTime {
-    UNIX_EPOCH + Duration::from_secs(NOW as u64)
+    at(NOW)
 }
 
 /// Any bytes a header value can hold (tab, and everything from space up but DEL, UTF-8 or not).

@@ -7,19 +7,9 @@ use tower_layer::Layer;
 use super::{Dedupe, DedupeStore};
 
 /// The default processing lease: how long one attempt may run before another may take over.
-///
-/// ```
-/// use clerk_webhooks::dedupe::DEFAULT_LEASE;
-/// assert_eq!(DEFAULT_LEASE.as_secs(), 60);
-/// ```
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// The default retention of processed ids: 3 days, longer than Svix's retry schedule (about 28
 /// hours) with room for manual replays soon after.
-///
-/// ```
-/// use clerk_webhooks::dedupe::DEFAULT_RETENTION;
-/// assert_eq!(DEFAULT_RETENTION.as_secs(), 3 * 86_400);
-/// ```
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 
 /// A [`Layer`] that makes each Clerk delivery take effect once; place it inside

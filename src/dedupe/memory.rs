@@ -9,12 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
 
-/// The default [`MemoryStore::max_entries`].
-///
-/// ```
-/// use clerk_webhooks::dedupe::DEFAULT_MAX_ENTRIES;
-/// assert_eq!(DEFAULT_MAX_ENTRIES, 100_000);
-/// ```
+/// The default of [`MemoryStore::with_max_entries`].
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
 type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -22,7 +17,7 @@ type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// Remembers delivery ids in this process: the default store, right for a single instance.
 ///
 /// Memory stays bounded: expired ids are purged as new ones arrive, and beyond
-/// [`max_entries`](Self::max_entries) the processed ids closest to expiry are forgotten first (a
+/// [`with_max_entries`](Self::with_max_entries) the processed ids closest to expiry are forgotten first (a
 /// very old duplicate may then be processed again; no delivery is ever refused for lack of room).
 /// Claims in progress are never forgotten early; they end with their lease.
 ///

@@ -11,10 +11,6 @@ use redis::Script;
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
 
 /// The default key prefix; the delivery id follows it.
-///
-/// ```no_run
-/// assert_eq!(clerk_webhooks::dedupe::DEFAULT_KEY_PREFIX, "clerk-webhooks:delivery:");
-/// ```
 pub const DEFAULT_KEY_PREFIX: &str = "clerk-webhooks:delivery:";
 
 /// The value of a key once its delivery succeeded; a claim's value is its token, which never

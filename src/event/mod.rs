@@ -2,7 +2,7 @@
 //!
 //! A webhook body is an envelope `{"type": ..., "data": ..., "timestamp": ..., "instance_id": ...,
 //! "event_attributes": ...}`. [`parse_event`](crate::parse_event) reads it once into a
-//! [`ClerkEvent`](crate::ClerkEvent) (the type and its typed data, one of the types of this module)
+//! [`ClerkEvent`] (the type and its typed data, one of the types of this module)
 //! and its [`EventMeta`](crate::EventMeta) (the rest). `ClerkEvent` also implements `Deserialize`
 //! from a whole body and `Serialize` back to `{"type": ..., "data": ...}`.
 //!
@@ -14,10 +14,10 @@
 //! The model follows Clerk's wire format, which grows. Unknown fields are ignored; fields that may be
 //! absent or `null` are `Option` (or default to empty); statuses that Clerk may extend keep unknown
 //! values as `Other(String)`; event types this version does not know become
-//! [`ClerkEvent::Unknown`](crate::ClerkEvent::Unknown) with their raw data. A known event type whose
+//! [`ClerkEvent::Unknown`] with their raw data. A known event type whose
 //! data does not fit the model (say, `user.created` without an `id`) is an
-//! [`EventError::UnsupportedData`](crate::EventError::UnsupportedData) naming the type and the field,
-//! or, where asked for, [`ClerkEvent::Unparsed`](crate::ClerkEvent::Unparsed): never silently
+//! [`EventError::UnsupportedData`] naming the type and the field,
+//! or, where asked for, [`ClerkEvent::Unparsed`]: never silently
 //! something else.
 //!
 //! The model never invents a value: a field that may be absent is an `Option` (`None` when it was

@@ -1,4 +1,4 @@
-//! The tower middleware: [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) and its service
+//! The tower middleware: [`ClerkWebhookLayer`] and its service
 //! [`ClerkWebhook`].
 //!
 //! Works wherever tower services do: axum (`MethodRouter::route_layer`), plain hyper (through

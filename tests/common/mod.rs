@@ -7,6 +7,8 @@ use clerk_webhooks::{SigningSecret, Verifier};
 use http::{HeaderMap, Request};
 
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// A second valid secret, for rotation and wrong-secret cases.
+pub const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 /// The fixed "now" of the tests' injected clock.
 pub const NOW: i64 = 1_716_883_200;
 
@@ -14,8 +16,13 @@ pub fn verifier() -> Verifier {
     Verifier::new(SigningSecret::new(SECRET).unwrap()).with_clock(|| at(NOW))
 }
 
+/// The instant `secs` seconds from the Unix epoch (before it when negative).
 pub fn at(secs: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs as u64)
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    }
 }
 
 pub fn user_created(user_id: &str) -> String {
