@@ -164,7 +164,6 @@ impl User {
     /// // Only send mail to an address the user proved they own.
     /// let verified = user.primary_email_address().filter(|email| email.is_verified());
     /// assert!(verified.is_none()); // this one has no verification
-
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn primary_email_address(&self) -> Option<&EmailAddress> {
