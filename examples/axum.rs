@@ -7,10 +7,13 @@
 //! Listens on `127.0.0.1:3000` (or `$PORT`) at `/webhooks/clerk`. Try it with
 //! `cargo run --example send -- --url http://127.0.0.1:3000/webhooks/clerk --type user.created`.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
+use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
 async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
@@ -62,7 +65,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     // A missing or malformed secret stops the process here, not on the first delivery.
     let webhooks = ClerkWebhookLayer::from_env()?;
-    let app = Router::new().route("/webhooks/clerk", post(on_clerk).route_layer(webhooks));
+    let app = Router::new()
+        .route("/webhooks/clerk", post(on_clerk).route_layer(webhooks))
+        // A deadline for the whole request: the layer waits for the body as long as it comes.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(10),
+        ));
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!(
