@@ -7,7 +7,8 @@
 //! the module of its concept and nowhere else:
 //! - [`event`]: the data types of Clerk's events;
 //! - [`layer`]: the service, its bodies, its future and its rejections;
-//! - [`dedupe`]: processing each delivery once.
+//! - [`dedupe`]: processing each delivery once;
+//! - `testing` (cargo feature `test-util`): signed requests and sample bodies for your tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -22,6 +23,8 @@ mod extract;
 pub mod layer;
 mod response;
 mod secret;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod verify;
 
 pub use event::catalog::ClerkEvent;

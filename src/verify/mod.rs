@@ -200,11 +200,15 @@ impl Verifier {
 
     /// How many seconds `timestamp` lies ahead of this verifier's clock (negative: behind).
     pub(crate) fn skew_seconds(&self, timestamp: i64) -> i64 {
-        let now = match self.now().duration_since(UNIX_EPOCH) {
+        timestamp.saturating_sub(self.now_secs())
+    }
+
+    /// This verifier's current time in Unix seconds.
+    pub(crate) fn now_secs(&self) -> i64 {
+        match self.now().duration_since(UNIX_EPOCH) {
             Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
             Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
-        };
-        timestamp.saturating_sub(now)
+        }
     }
 
     fn now(&self) -> SystemTime {
