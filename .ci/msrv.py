@@ -11,7 +11,8 @@ import sys
 
 
 def version(text):
-    return tuple(int(part) for part in (text or "0").split("."))
+    parts = [int(part) for part in (text or "0").split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def main():

@@ -2,6 +2,11 @@
 //! that parses the same body to `serde_json::Value`, as the baseline a load test compares against.
 //! Never expose such a route in a real service.
 //!
+//! With the `queue` feature and `REDIS_URL` set (`scripts/queue_load.sh`), two more verified routes
+//! compare answering fast with processing inline: `/queued` stores each delivery in Redis for a
+//! worker (`clerk_webhooks::queue::DeliveryQueue`), `/inline` does the slow work before answering
+//! (simulated as [`SLOW_WORK`] of waiting on a database and an email API).
+//!
 //! ```text
 //! CLERK_WEBHOOK_SIGNING_SECRET=whsec_... PORT=3000 cargo run --release --example load_server
 //! ```
@@ -17,6 +22,18 @@ use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
 async fn on_clerk(delivery: Delivery, event: ClerkEvent) -> StatusCode {
+    std::hint::black_box((delivery.id(), event.event_type()));
+    StatusCode::OK
+}
+
+/// What the slow work of a delivery costs when done inline (a database write and an email API
+/// call, simulated).
+#[cfg(feature = "queue")]
+const SLOW_WORK: Duration = Duration::from_millis(20);
+
+#[cfg(feature = "queue")]
+async fn inline(delivery: Delivery, event: ClerkEvent) -> StatusCode {
+    tokio::time::sleep(SLOW_WORK).await;
     std::hint::black_box((delivery.id(), event.event_type()));
     StatusCode::OK
 }
@@ -43,7 +60,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "/webhooks/clerk",
             post(on_clerk).route_layer(ClerkWebhookLayer::from_env()?),
         )
-        .route("/unverified", post(unverified))
+        .route("/unverified", post(unverified));
+    #[cfg(feature = "queue")]
+    let app = match std::env::var("REDIS_URL") {
+        Ok(url) => app
+            .route(
+                "/queued",
+                axum::routing::post_service(
+                    clerk_webhooks::queue::DeliveryQueue::connect(&url).await?,
+                )
+                .route_layer(ClerkWebhookLayer::from_env()?),
+            )
+            .route(
+                "/inline",
+                post(inline).route_layer(ClerkWebhookLayer::from_env()?),
+            ),
+        Err(_) => app,
+    };
+    let app = app
         // Slow clients are cut off by tower-http's timeout, not held forever.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

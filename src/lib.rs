@@ -8,6 +8,7 @@
 //! - [`event`]: the data types of Clerk's events;
 //! - [`layer`]: the service, its bodies, its future and its rejections;
 //! - [`dedupe`]: processing each delivery once;
+//! - `queue` (cargo feature `queue`): verified deliveries handed to a durable apalis-redis queue;
 //! - `testing` (cargo feature `test-util`): signed requests and sample bodies for your tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +22,8 @@ pub mod event;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod layer;
+#[cfg(feature = "queue")]
+pub mod queue;
 mod response;
 mod secret;
 #[cfg(feature = "test-util")]

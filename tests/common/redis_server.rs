@@ -1,4 +1,5 @@
 //! A real `redis-server` on a free loopback port, stopped when dropped.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -12,27 +13,39 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server on a free port and returns once it accepts connections.
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
+        Self::start_on(free_port())
     }
 
     /// Starts a server on `port` (to restart one that was stopped).
     pub fn start_on(port: u16) -> Self {
+        Self::start_with(port, None)
+    }
+
+    /// Starts a server on `port` that keeps its data in `dir` (an append-only file synced on every
+    /// write), so a restart on the same `dir` loses nothing that was acknowledged.
+    pub fn start_durable_on(port: u16, dir: &std::path::Path) -> Self {
+        Self::start_with(port, Some(dir))
+    }
+
+    fn start_with(port: u16, dir: Option<&std::path::Path>) -> Self {
+        let persistence: Vec<String> = match dir {
+            None => ["--save", "", "--appendonly", "no"]
+                .map(String::from)
+                .to_vec(),
+            Some(dir) => vec![
+                "--save".into(),
+                "".into(),
+                "--appendonly".into(),
+                "yes".into(),
+                "--appendfsync".into(),
+                "always".into(),
+                "--dir".into(),
+                dir.display().to_string(),
+            ],
+        };
         let mut child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(&persistence)
             .args(["--daemonize", "no", "--logfile", ""])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -69,4 +82,13 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

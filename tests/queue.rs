@@ -1,0 +1,283 @@
+//! Answer fast, process later: verified deliveries through the layer into a real Redis queue,
+//! consumed by real apalis workers.
+#![cfg(feature = "queue")]
+
+mod common;
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apalis::layers::retry::RetryPolicy;
+use apalis::prelude::*;
+use axum::body::Body;
+use axum::routing::post_service;
+use axum::Router;
+use clerk_webhooks::queue::{queue_config, worker_storage, DeliveryQueue, QueuedDelivery};
+use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
+use common::SECRET;
+use http::StatusCode;
+use http_body_util::BodyExt;
+use redis_server::{free_port, RedisServer};
+use serde_json::Value;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+/// The wall clock: apalis-redis and the workers run on it.
+fn verifier() -> Verifier {
+    Verifier::new(SigningSecret::new(SECRET).unwrap())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn app(url: &str) -> Router {
+    let queue = DeliveryQueue::connect(url).await.unwrap();
+    Router::new().route(
+        "/webhooks/clerk",
+        post_service(queue).route_layer(ClerkWebhookLayer::new(verifier())),
+    )
+}
+
+fn body(n: usize) -> String {
+    // `favorite_color` is not in the model: it must still reach the worker.
+    format!(
+        r#"{{"type":"user.created","object":"event","timestamp":1716883200000,
+            "data":{{"id":"user_{n}","object":"user","favorite_color":"teal"}}}}"#
+    )
+}
+
+async fn deliver(app: &Router, id: &str, body: &str) -> (StatusCode, Value) {
+    let mut request = http::Request::post("/webhooks/clerk")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    request.headers_mut().extend(
+        verifier()
+            .signed_headers(id, now(), body.as_bytes())
+            .unwrap(),
+    );
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// What the workers did: how often each delivery's effect happened, and a signal on each.
+#[derive(Clone, Default)]
+struct Effects {
+    done: Arc<Mutex<HashMap<String, usize>>>,
+    changed: Arc<Notify>,
+    /// Ids whose first attempt fails (a transient error), to exercise the retries.
+    flaky: Arc<Mutex<HashMap<String, usize>>>,
+    /// An id whose job blocks forever, to kill its worker mid-job.
+    stuck: Arc<Mutex<Option<String>>>,
+    stuck_started: Arc<Notify>,
+}
+
+impl Effects {
+    async fn wait_for(&self, distinct: usize) {
+        let wait = async {
+            loop {
+                let notified = self.changed.notified();
+                if self.done.lock().unwrap().len() >= distinct {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(120), wait)
+            .await
+            .expect("the workers did not process every delivery");
+    }
+}
+
+/// The worker's job: the typed event, and the effect recorded once per success.
+async fn process(job: QueuedDelivery, effects: Data<Effects>) -> Result<(), BoxDynError> {
+    let (event, _meta) = job.event()?;
+    let ClerkEvent::UserCreated(user) = event else {
+        return Err("unexpected event".into());
+    };
+    assert!(
+        job.body.contains(r#""favorite_color":"teal""#),
+        "the job lost data"
+    );
+    if effects.stuck.lock().unwrap().as_deref() == Some(job.id.as_str()) {
+        effects.stuck.lock().unwrap().take();
+        effects.stuck_started.notify_one();
+        std::future::pending::<()>().await;
+    }
+    if let Some(failures) = effects.flaky.lock().unwrap().get_mut(&job.id) {
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(format!("transient failure for {}", user.id).into());
+        }
+    }
+    *effects.done.lock().unwrap().entry(job.id).or_default() += 1;
+    effects.changed.notify_waiters();
+    Ok(())
+}
+
+async fn start_worker(
+    name: &str,
+    url: &str,
+    effects: &Effects,
+    heartbeat: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let storage = worker_storage(url).await.unwrap().with_config(
+        queue_config()
+            .heartbeat_interval(heartbeat)
+            .missed_heartbeats(1),
+    );
+    let worker = WorkerBuilder::new(name)
+        .backend(storage)
+        .data(effects.clone())
+        .retry(RetryPolicy::retries(3))
+        .build(process);
+    tokio::spawn(async move {
+        let _ = worker.run().await;
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_deliveries_with_duplicates_and_retries_become_one_effect_each() {
+    let server = RedisServer::start();
+    let app = app(&server.url()).await;
+    let effects = Effects::default();
+    for n in (0..1000).step_by(37) {
+        effects.flaky.lock().unwrap().insert(format!("msg_{n}"), 1);
+    }
+    let workers = [
+        start_worker("worker-a", &server.url(), &effects, Duration::from_secs(1)).await,
+        start_worker("worker-b", &server.url(), &effects, Duration::from_secs(1)).await,
+    ];
+
+    // 1,000 deliveries, then 200 of them again (20% duplicates: Svix retries, dashboard replays,
+    // a second instance), 50 of those a third time; sent concurrently.
+    let mut sends = Vec::new();
+    for n in 0..1000usize {
+        let copies = if n % 5 == 0 {
+            if n % 20 == 0 {
+                3
+            } else {
+                2
+            }
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let app = app.clone();
+            sends.push(tokio::spawn(async move {
+                deliver(&app, &format!("msg_{n}"), &body(n)).await
+            }));
+        }
+    }
+    assert_eq!(sends.len(), 1250);
+    for send in sends {
+        let (status, answer) = send.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["queued"], true);
+    }
+
+    // Exactly one job was stored per delivery, whatever the workers have done so far.
+    let mut redis = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let jobs: usize = redis::cmd("HLEN")
+        .arg(queue_config().job_data_hash())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1000, "one job per svix-id");
+
+    effects.wait_for(1000).await;
+    let done = effects.done.lock().unwrap().clone();
+    assert_eq!(done.len(), 1000);
+    let repeated: Vec<_> = done.iter().filter(|(_, count)| **count != 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "processed more than once: {repeated:?}"
+    );
+    assert!(
+        effects
+            .flaky
+            .lock()
+            .unwrap()
+            .values()
+            .all(|left| *left == 0),
+        "every failing first attempt was retried"
+    );
+    workers.iter().for_each(|worker| worker.abort());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_has_its_job_retried_elsewhere() {
+    let server = RedisServer::start();
+    let app = app(&server.url()).await;
+    let effects = Effects::default();
+    *effects.stuck.lock().unwrap() = Some("msg_stuck".to_owned());
+    let heartbeat = Duration::from_secs(1);
+    let doomed = start_worker("doomed", &server.url(), &effects, heartbeat).await;
+
+    assert_eq!(deliver(&app, "msg_stuck", &body(1)).await.0, StatusCode::OK);
+    effects.stuck_started.notified().await;
+    doomed.abort();
+    let _ = doomed.await;
+
+    let survivor = start_worker("survivor", &server.url(), &effects, heartbeat).await;
+    effects.wait_for(1).await;
+    assert_eq!(effects.done.lock().unwrap().get("msg_stuck"), Some(&1));
+    survivor.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_is_503_and_nothing_is_lost_once_it_is_back() {
+    let dir = std::env::temp_dir().join(format!("clerk-webhooks-queue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let server = RedisServer::start_durable_on(port, &dir);
+    let url = server.url();
+    let app = app(&url).await;
+
+    // Acknowledged before the outage: stored, not yet processed (no worker runs).
+    assert_eq!(
+        deliver(&app, "msg_before", &body(1)).await.0,
+        StatusCode::OK
+    );
+
+    let port = server.stop();
+    let (status, answer) = deliver(&app, "msg_during", &body(2)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer["error"], "queue_unavailable");
+
+    let _server = RedisServer::start_durable_on(port, &dir);
+    // Svix retries the refused delivery; the connection comes back within a few attempts.
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = deliver(&app, "msg_during", &body(2)).await.0;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(status, StatusCode::OK);
+
+    let effects = Effects::default();
+    let worker = start_worker("after", &url, &effects, Duration::from_secs(1)).await;
+    effects.wait_for(2).await;
+    let done = effects.done.lock().unwrap().clone();
+    assert_eq!(done.get("msg_before"), Some(&1));
+    assert_eq!(done.get("msg_during"), Some(&1));
+    worker.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
