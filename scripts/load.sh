@@ -9,6 +9,7 @@
 # Usage: scripts/load.sh [seconds per run, default 10] [connections, default 64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
 SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -20,9 +21,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 
 cargo build --release --example load_server -q
 CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" PORT="$PORT" target/release/examples/load_server >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-# Wait for the server's own "listening" line, not a fixed delay.
-for _ in $(seq 1 100); do grep -q listening "$WORK/server.log" && break; sleep 0.1; done
-grep -q listening "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
+wait_for_line "$WORK/server.log" listening
 
 # Signed requests as wrk Lua scripts (the signature is valid for 5 minutes, longer than the runs).
 python3 - "$SECRET" "$WORK" <<'PY'

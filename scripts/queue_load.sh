@@ -7,6 +7,7 @@
 # Usage: scripts/queue_load.sh [seconds per run, default 10] [connections, default 64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
 SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -21,12 +22,11 @@ done
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
 cargo build --release --example load_server --features queue -q
-for _ in $(seq 1 100); do grep -q "Ready to accept" "$WORK/redis.log" && break; sleep 0.1; done
+wait_for_line "$WORK/redis.log" "Ready to accept"
 CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" PORT="$PORT" \
     target/release/examples/load_server >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do grep -q listening "$WORK/server.log" && break; sleep 0.1; done
-grep -q listening "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
+wait_for_line "$WORK/server.log" listening
 
 # A pool of distinct signed deliveries (the signatures stay valid for 5 minutes, longer than the
 # runs); wrk's request() walks through it, so no two requests of a run share a svix-id.

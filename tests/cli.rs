@@ -95,45 +95,25 @@ fn send_posts_signed_samples_to_a_local_endpoint() {
     let url = format!("http://{}/webhooks/clerk", listener.local_addr().unwrap());
     runtime.spawn(async move { axum::serve(listener, app).await });
 
-    let output = run(&[
-        "send",
-        "--url",
-        &url,
-        "--type",
-        "organization.created",
-        "--secret",
-        SECRET,
-        "--id",
-        "msg_cli_1",
-    ]);
+    // `send` of a sample of `event_type` to the server, with the test's secret and `extra` flags.
+    let send = |event_type: &str, extra: &[&str]| {
+        let mut args = vec![
+            "send", "--url", &url, "--type", event_type, "--secret", SECRET,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+
+    let output = send("organization.created", &["--id", "msg_cli_1"]);
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("200 OK") && text.contains("thanks"), "{text}");
 
-    let output = run(&[
-        "send",
-        "--url",
-        &url,
-        "--type",
-        "user.created",
-        "--secret",
-        SECRET,
-        "--unbranded",
-    ]);
+    let output = send("user.created", &["--unbranded"]);
     assert!(output.status.success(), "{}", stdout(&output));
 
     let old = (T - 3600).to_string();
-    let output = run(&[
-        "send",
-        "--url",
-        &url,
-        "--type",
-        "user.created",
-        "--secret",
-        SECRET,
-        "--timestamp",
-        &old,
-    ]);
+    let output = send("user.created", &["--timestamp", &old]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(

@@ -137,7 +137,7 @@ fn stall_connections(
             stream,
             "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
              content-length: {ANNOUNCED}\r\nsvix-id: msg_forged\r\nsvix-timestamp: {now}\r\n\
-             svix-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n{{}}",
+             svix-signature: {FORGED_SIGNATURE}\r\n\r\n{{}}",
             now = NOW,
         )
         .unwrap();

@@ -149,17 +149,7 @@ fn accepted_deliveries_log_one_debug_line_with_id_and_type() {
 }
 
 fn forged(id: &str, body: &'static str) -> http::Request<Body> {
-    let mut request = http::Request::post("/hook").body(Body::from(body)).unwrap();
-    let headers = request.headers_mut();
-    headers.insert("svix-id", id.parse().unwrap());
-    headers.insert("svix-timestamp", NOW.to_string().parse().unwrap());
-    headers.insert(
-        "svix-signature",
-        "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-            .parse()
-            .unwrap(),
-    );
-    request
+    forged_request("/hook", id, Body::from(body))
 }
 
 fn logged_bytes(recorder: &Recorder) -> usize {

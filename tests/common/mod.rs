@@ -46,3 +46,16 @@ pub fn signed_request<B>(uri: &str, id: &str, timestamp: i64, raw: &[u8], body: 
         .extend(signed_headers(id, timestamp, raw));
     request
 }
+
+/// A well-formed `v1` signature that no secret made.
+pub const FORGED_SIGNATURE: &str = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/// A POST to `uri` with well-formed, current headers (the tests' `NOW`) and a forged signature.
+pub fn forged_request<B>(uri: &str, id: &str, body: B) -> Request<B> {
+    let mut request = Request::post(uri).body(body).unwrap();
+    let headers = request.headers_mut();
+    headers.insert("svix-id", id.parse().unwrap());
+    headers.insert("svix-timestamp", NOW.to_string().parse().unwrap());
+    headers.insert("svix-signature", FORGED_SIGNATURE.parse().unwrap());
+    request
+}
