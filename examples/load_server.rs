@@ -67,7 +67,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route(
                 "/queued",
                 axum::routing::post_service(
-                    clerk_webhooks::queue::DeliveryQueue::connect(&url).await?,
+                    clerk_webhooks::queue::DeliveryQueue::connect(
+                        &url,
+                        ClerkWebhookLayer::from_env()?.endpoint(),
+                    )
+                    .await?,
                 )
                 .route_layer(ClerkWebhookLayer::from_env()?),
             )

@@ -56,6 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let layer = ClerkWebhookLayer::from_env()?;
 
     for name in ["worker-1", "worker-2"] {
         let backoff = apalis::layers::retry::backoff::ExponentialBackoffMaker::new(
@@ -67,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .make_backoff();
         let policy: BackoffRetryPolicy<_> = RetryPolicy::retries(5).with_backoff(backoff);
         let worker = WorkerBuilder::new(name)
-            .backend(worker_storage(&redis_url).await?)
+            .backend(worker_storage(&redis_url, layer.endpoint()).await?)
             .retry(policy)
             .build(process);
         tokio::spawn(async move {
@@ -80,8 +81,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route(
             "/webhooks/clerk",
-            post_service(DeliveryQueue::connect(&redis_url).await?)
-                .route_layer(ClerkWebhookLayer::from_env()?),
+            post_service(DeliveryQueue::connect(&redis_url, layer.endpoint()).await?)
+                .route_layer(layer),
         )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -11,11 +11,10 @@
 //! use clerk_webhooks::ClerkWebhookLayer;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let queue = DeliveryQueue::connect("redis://127.0.0.1:6379/").await?;
-//! let app: Router = Router::new().route(
-//!     "/webhooks/clerk",
-//!     post_service(queue).route_layer(ClerkWebhookLayer::from_env()?),
-//! );
+//! let layer = ClerkWebhookLayer::from_env()?;
+//! // One queue per endpoint: its name carries the endpoint's namespace.
+//! let queue = DeliveryQueue::connect("redis://127.0.0.1:6379/", layer.endpoint()).await?;
+//! let app: Router = Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer));
 //! # Ok(()) }
 //! ```
 //!
@@ -27,9 +26,14 @@
 //!   what the model knows.
 //! - **Durable before 2xx**: the answer is `200` only once Redis has the job; if Redis cannot take
 //!   it the answer is `503 queue_unavailable` with `Retry-After`, and Svix delivers again later.
-//! - **One job per delivery**: the `svix-id` is the job's idempotency key, so a Svix retry, a
-//!   dashboard replay or the same delivery reaching two instances adds no second job. The key is
-//!   kept for [`DEFAULT_IDEMPOTENCY_TTL`] (longer than Svix retries).
+//! - **One job per delivery**: the delivery's [`key`](Delivery::key) (endpoint and `svix-id`) is
+//!   the job's idempotency key, so a Svix retry, a dashboard replay or the same delivery reaching
+//!   two instances adds no second job. The key is kept for [`DEFAULT_IDEMPOTENCY_TTL`] (longer
+//!   than Svix retries).
+//! - **One queue per endpoint**: Svix sends the same `svix-id` to every endpoint subscribed to a
+//!   message; each endpoint's jobs go to a queue named after its namespace
+//!   ([`Verifier::endpoint`](crate::Verifier::endpoint)), so two apps or environments sharing one
+//!   Redis neither drop nor run each other's deliveries.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -55,8 +59,8 @@ use crate::{parse_event, ClerkEvent, Delivery, EventError, EventMeta};
 /// schedule (about 28 hours) with room for manual replays soon after.
 pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 
-/// The name of the apalis queue the jobs go to by default.
-pub const DEFAULT_QUEUE: &str = "clerk-webhooks";
+/// The start of every queue's name: an endpoint's queue is `clerk-webhooks:{endpoint}`.
+pub const QUEUE_PREFIX: &str = "clerk-webhooks";
 
 /// A verified delivery as a job: everything Clerk sent, losslessly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +73,10 @@ pub struct QueuedDelivery {
     /// The body exactly as Clerk sent and signed it. It is text: a verified body parsed as a JSON
     /// envelope before it was queued.
     pub body: String,
+    /// The namespace of the endpoint that verified it ([`Delivery::endpoint`]); empty in a job
+    /// queued by a version that did not record it.
+    #[serde(default)]
+    pub endpoint: String,
 }
 
 impl QueuedDelivery {
@@ -84,7 +92,7 @@ impl QueuedDelivery {
 
     /// The identity of the delivery, as the layer hands it to handlers.
     pub fn delivery(&self) -> Delivery {
-        Delivery::new(&self.id, self.timestamp)
+        Delivery::new(&self.id, self.timestamp, &self.endpoint.as_str().into())
     }
 }
 
@@ -105,12 +113,14 @@ impl std::fmt::Debug for DeliveryQueue {
 
 impl DeliveryQueue {
     /// Connects to Redis at `url` (with 2-second connection and response timeouts, so an
-    /// unreachable Redis is a quick `503`, not a hung delivery) and uses [`queue_config`].
+    /// unreachable Redis is a quick `503`, not a hung delivery) and stores jobs in the queue of
+    /// `endpoint` ([`queue_config`]): pass [`ClerkWebhookLayer::endpoint`](crate::ClerkWebhookLayer::endpoint)
+    /// of the layer in front, and the same to [`worker_storage`] in the worker.
     ///
     /// # Errors
     ///
     /// When the URL is malformed or Redis cannot be reached at startup.
-    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+    pub async fn connect(url: &str, endpoint: &str) -> Result<Self, redis::RedisError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)));
@@ -118,7 +128,7 @@ impl DeliveryQueue {
             .get_connection_manager_with_config(config)
             .await?;
         Ok(Self::new(
-            RedisStorage::new(connection).with_config(queue_config()),
+            RedisStorage::new(connection).with_config(queue_config(endpoint)),
         ))
     }
 
@@ -129,28 +139,31 @@ impl DeliveryQueue {
     }
 }
 
-/// The apalis-redis configuration [`DeliveryQueue::connect`] and [`worker_storage`] use: the
-/// queue [`DEFAULT_QUEUE`], idempotency keys kept [`DEFAULT_IDEMPOTENCY_TTL`], and a 1-second
+/// The apalis-redis configuration [`DeliveryQueue::connect`] and [`worker_storage`] use for the
+/// jobs of `endpoint`: the queue `clerk-webhooks:{endpoint}` ([`QUEUE_PREFIX`]), idempotency keys
+/// kept [`DEFAULT_IDEMPOTENCY_TTL`], and a 1-second
 /// worker heartbeat. An idle apalis-redis worker looks for new jobs on each heartbeat (30 s by
 /// default), so the heartbeat is the longest a queued delivery waits for an idle worker; a worker
 /// that misses two is considered dead and its jobs go back to the queue.
-pub fn queue_config() -> QueueConfig {
+pub fn queue_config(endpoint: &str) -> QueueConfig {
     QueueConfig::default()
-        .queue(DEFAULT_QUEUE)
+        .queue(&format!("{QUEUE_PREFIX}:{endpoint}"))
         .idempotency_ttl(Some(DEFAULT_IDEMPOTENCY_TTL))
         .heartbeat_interval(Duration::from_secs(1))
 }
 
-/// Connects a storage for workers with the same settings as [`DeliveryQueue::connect`].
+/// Connects a storage for workers consuming the queue of `endpoint`, with the same
+/// [`queue_config`] as [`DeliveryQueue::connect`].
 ///
 /// # Errors
 ///
 /// When the URL is malformed or Redis cannot be reached.
 pub async fn worker_storage(
     url: &str,
+    endpoint: &str,
 ) -> Result<RedisStorage<QueuedDelivery, ConnectionManager>, redis::RedisError> {
     let connection = redis::Client::open(url)?.get_connection_manager().await?;
-    Ok(RedisStorage::new(connection).with_config(queue_config()))
+    Ok(RedisStorage::new(connection).with_config(queue_config(endpoint)))
 }
 
 type ResponseFuture =
@@ -202,8 +215,11 @@ where
                 id: delivery.id().to_owned(),
                 timestamp: delivery.timestamp(),
                 body: text,
+                endpoint: delivery.endpoint().to_owned(),
             };
-            let task = TaskBuilder::new(job).idempotency_key(delivery.id()).build();
+            let task = TaskBuilder::new(job)
+                .idempotency_key(delivery.key())
+                .build();
             match storage.push_task(task).await {
                 Ok(()) => {
                     log_queued(delivery.id());

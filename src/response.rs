@@ -23,7 +23,9 @@ pub(crate) fn json_response<B>(status: StatusCode, body: B) -> Response<B> {
 
 /// Adds `Retry-After` in whole seconds, rounded up and at least 1.
 pub(crate) fn set_retry_after<B>(response: &mut Response<B>, wait: Duration) {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = wait
+        .as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0));
     response
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
@@ -60,6 +62,11 @@ mod tests {
         assert_eq!(response.headers()[RETRY_AFTER], "2");
         set_retry_after(&mut response, Duration::ZERO);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
+        set_retry_after(&mut response, Duration::MAX);
+        assert_eq!(
+            response.headers()[RETRY_AFTER],
+            u64::MAX.to_string().as_str()
+        );
     }
 
     #[test]

@@ -91,9 +91,10 @@ pub fn sample_event(event_type: &str) -> Option<(ClerkEvent, EventMeta)> {
     parse_event(sample(event_type)?).ok()
 }
 
-/// A [`Delivery`] as the layer would hand it on, for calling a handler function directly.
+/// A [`Delivery`] as the layer would hand it on, for calling a handler function directly; its
+/// [endpoint](Delivery::endpoint) is `test`.
 pub fn delivery(id: &str, timestamp: i64) -> Delivery {
-    Delivery::new(id, timestamp)
+    Delivery::new(id, timestamp, &std::sync::Arc::from("test"))
 }
 
 /// A POST of `body` signed by `verifier` now, with `content-type: application/json`, the three

@@ -15,9 +15,9 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::dedupe::{Claim, DedupeLayer, DedupeStore, MemoryStore};
-use clerk_webhooks::ClerkWebhookLayer;
+use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
 use common::*;
-use http::StatusCode;
+use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -31,6 +31,8 @@ struct Handler {
     status: Arc<Mutex<StatusCode>>,
     /// When set, each call waits for a permit first (to hold deliveries in progress).
     gate: Option<Arc<Semaphore>>,
+    /// When set, each call runs it (to make time pass inside the handler).
+    during: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Handler {
@@ -39,6 +41,7 @@ impl Handler {
             calls: Arc::default(),
             status: Arc::new(Mutex::new(StatusCode::OK)),
             gate: None,
+            during: None,
         }
     }
     fn calls(&self) -> usize {
@@ -54,6 +57,9 @@ async fn handle(State(handler): State<Handler>) -> StatusCode {
     if let Some(gate) = &handler.gate {
         gate.acquire().await.unwrap().forget();
     }
+    if let Some(during) = &handler.during {
+        during();
+    }
     let status = *handler.status.lock().unwrap();
     if status == StatusCode::IM_A_TEAPOT {
         panic!("handler panicked");
@@ -62,25 +68,55 @@ async fn handle(State(handler): State<Handler>) -> StatusCode {
 }
 
 fn app<St: DedupeStore>(store: St, handler: &Handler, lease: Duration) -> Router {
+    let retention = Duration::from_secs(3600);
+    app_with(store, handler, verifier(), lease, retention)
+}
+
+/// The route of the endpoint whose secret `verifier` holds.
+fn app_with<St: DedupeStore>(
+    store: St,
+    handler: &Handler,
+    verifier: Verifier,
+    lease: Duration,
+    retention: Duration,
+) -> Router {
     Router::new()
         .route(
             "/hook",
             post(handle).route_layer(
                 ServiceBuilder::new()
-                    .layer(ClerkWebhookLayer::new(verifier()))
+                    .layer(ClerkWebhookLayer::new(verifier))
                     .layer(
                         DedupeLayer::new(store)
                             .with_lease(lease)
-                            .with_retention(Duration::from_secs(3600)),
+                            .with_retention(retention),
                     ),
             ),
         )
         .with_state(handler.clone())
 }
 
+/// The store key of delivery `id` to the tests' endpoint: the endpoint's namespace, then the id.
+fn key(id: &str) -> String {
+    format!("{}:{id}", verifier().endpoint())
+}
+
 async fn deliver(app: &Router, id: &str) -> (StatusCode, http::HeaderMap, Value) {
+    deliver_signed(app, &verifier(), id).await
+}
+
+async fn deliver_signed(
+    app: &Router,
+    verifier: &Verifier,
+    id: &str,
+) -> (StatusCode, http::HeaderMap, Value) {
     let body = user_created("user_1");
-    let request = signed_request("/hook", id, NOW, body.as_bytes(), Body::from(body.clone()));
+    let mut request = Request::post("/hook")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    request
+        .headers_mut()
+        .extend(verifier.signed_headers(id, NOW, body.as_bytes()).unwrap());
     let response = app.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
@@ -172,7 +208,10 @@ async fn concurrent_duplicates_run_the_handler_once<St: DedupeStore>(store: St) 
 async fn expired_lease_is_processed_again<St: DedupeStore>(store: St, expire: impl Fn()) {
     let handler = Handler::new();
     let app = app(store.clone(), &handler, Duration::from_secs(60));
-    let Claim::Claimed(_crashed) = store.claim("msg_l", Duration::from_secs(60)).await.unwrap()
+    let Claim::Claimed(_crashed) = store
+        .claim(&key("msg_l"), Duration::from_secs(60))
+        .await
+        .unwrap()
     else {
         panic!()
     };
@@ -213,6 +252,102 @@ async fn stale_tokens_change_nothing<St: DedupeStore>(store: St, expire: impl Fn
     );
 }
 
+/// Regression (issue 17, item 3): a handler that outlived its lease while nobody claimed the id
+/// succeeded, but its success was not recorded, so the replay ran the handler again (lease 300 ms,
+/// handler 700 ms: 2 calls). `expire` runs inside the handler and ends the lease.
+async fn a_success_after_the_lease_ran_out_is_recorded<St: DedupeStore>(
+    store: St,
+    expire: impl Fn() + Send + Sync + 'static,
+) {
+    let handler = Handler {
+        during: Some(Arc::new(expire)),
+        ..Handler::new()
+    };
+    let app = app(store, &handler, Duration::from_millis(300));
+    assert_eq!(deliver(&app, "msg_late").await.0, StatusCode::OK);
+    let (status, _, body) = deliver(&app, "msg_late").await;
+    assert_eq!((status, &body["duplicate"]), (StatusCode::OK, &true.into()));
+    assert_eq!(handler.calls(), 1, "the replay ran the handler again");
+}
+
+/// Regression (issue 17, item 2): Svix sends one `svix-id` to every endpoint subscribed to a
+/// message. Two endpoints with their own secrets sharing one store took each other's deliveries
+/// for duplicates.
+async fn two_endpoints_sharing_a_store_each_process_the_same_svix_id_once<St: DedupeStore>(
+    store: St,
+) {
+    let handler = Handler::new();
+    let production = verifier();
+    let staging = Verifier::new(SigningSecret::new(OTHER_SECRET).unwrap()).with_clock(|| at(NOW));
+    let hour = Duration::from_secs(3600);
+    let endpoints = [production, staging].map(|verifier| {
+        let app = app_with(store.clone(), &handler, verifier.clone(), hour, hour);
+        (app, verifier)
+    });
+    for round in 0..2 {
+        for (app, verifier) in &endpoints {
+            let (status, _, body) = deliver_signed(app, verifier, "msg_shared").await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(
+                body["duplicate"] == true,
+                round == 1,
+                "round {round}: {body}"
+            );
+        }
+    }
+    assert_eq!(handler.calls(), 2, "once per endpoint");
+}
+
+/// Regression (issue 17, item 4): `with_lease(Duration::MAX)` or `with_retention(Duration::MAX)`
+/// panicked inside the request (`Instant + Duration`), leaving the claim held. Every lease and
+/// retention, from zero to `Duration::MAX`, answers.
+async fn any_lease_and_retention_answers<St: DedupeStore>(store: St) {
+    let extremes = [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_secs(60),
+        Duration::MAX,
+    ];
+    for (n, lease) in extremes.into_iter().enumerate() {
+        for (m, retention) in [Duration::ZERO, Duration::MAX].into_iter().enumerate() {
+            let handler = Handler::new();
+            let app = app_with(store.clone(), &handler, verifier(), lease, retention);
+            let id = format!("msg_{n}_{m}");
+            assert_eq!(deliver(&app, &id).await.0, StatusCode::OK);
+            let (status, _, body) = deliver(&app, &id).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "lease {lease:?}, retention {retention:?}"
+            );
+            if retention == Duration::MAX {
+                assert_eq!(body["duplicate"], true);
+                assert_eq!(handler.calls(), 1);
+            }
+        }
+    }
+    // A delivery in progress under an endless lease: 409 with the longest Retry-After.
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Handler {
+        gate: Some(gate.clone()),
+        ..Handler::new()
+    };
+    let app = app_with(store, &handler, verifier(), Duration::MAX, Duration::MAX);
+    let first = tokio::spawn({
+        let app = app.clone();
+        async move { deliver(&app, "msg_endless").await.0 }
+    });
+    while handler.calls() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let (status, headers, _) = deliver(&app, "msg_endless").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 365 * 24 * 3600, "{retry_after}");
+    gate.add_permits(1);
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+}
+
 // ---- MemoryStore --------------------------------------------------------------------------------
 
 /// A MemoryStore whose clock the test moves.
@@ -221,6 +356,27 @@ fn memory_store() -> (MemoryStore, impl Fn(Duration)) {
     let clock = now.clone();
     let store = MemoryStore::new().with_clock(move || *clock.lock().unwrap());
     (store, move |by: Duration| *now.lock().unwrap() += by)
+}
+
+#[tokio::test]
+async fn memory_late_success_is_recorded() {
+    let (store, advance) = memory_store();
+    a_success_after_the_lease_ran_out_is_recorded(store, move || {
+        advance(Duration::from_millis(700))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn memory_two_endpoints() {
+    two_endpoints_sharing_a_store_each_process_the_same_svix_id_once(MemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_any_lease_and_retention() {
+    any_lease_and_retention_answers(MemoryStore::new()).await;
+    any_lease_and_retention_answers(MemoryStore::new().with_max_entries(0)).await;
+    any_lease_and_retention_answers(MemoryStore::new().with_max_entries(usize::MAX)).await;
 }
 
 #[tokio::test]
@@ -374,6 +530,26 @@ mod redis {
     }
 
     #[tokio::test]
+    async fn redis_late_success_is_recorded() {
+        let server = RedisServer::start();
+        let expire = expire_all(&server);
+        a_success_after_the_lease_ran_out_is_recorded(store(&server).await, expire).await;
+    }
+
+    #[tokio::test]
+    async fn redis_two_endpoints() {
+        let server = RedisServer::start();
+        two_endpoints_sharing_a_store_each_process_the_same_svix_id_once(store(&server).await)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_any_lease_and_retention() {
+        let server = RedisServer::start();
+        any_lease_and_retention_answers(store(&server).await).await;
+    }
+
+    #[tokio::test]
     async fn redis_retention_and_key_prefix() {
         let server = RedisServer::start();
         let handler = Handler::new();
@@ -382,11 +558,11 @@ mod redis {
         let client = ::redis::Client::open(server.url()).unwrap();
         let mut connection = client.get_connection().unwrap();
         let value: String = ::redis::cmd("GET")
-            .arg("test:msg_r")
+            .arg(format!("test:{}", key("msg_r")))
             .query(&mut connection)
             .unwrap();
         let ttl: i64 = ::redis::cmd("PTTL")
-            .arg("test:msg_r")
+            .arg(format!("test:{}", key("msg_r")))
             .query(&mut connection)
             .unwrap();
         assert_eq!(value, "done");

@@ -17,7 +17,7 @@ use axum::routing::post_service;
 use axum::Router;
 use clerk_webhooks::queue::{queue_config, worker_storage, DeliveryQueue, QueuedDelivery};
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
-use common::SECRET;
+use common::{OTHER_SECRET, SECRET};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use redis_server::{free_port, RedisServer};
@@ -38,11 +38,14 @@ fn now() -> i64 {
 }
 
 async fn app(url: &str) -> Router {
-    let queue = DeliveryQueue::connect(url).await.unwrap();
-    Router::new().route(
-        "/webhooks/clerk",
-        post_service(queue).route_layer(ClerkWebhookLayer::new(verifier())),
-    )
+    app_for(url, verifier()).await
+}
+
+/// The route of the endpoint whose secret `verifier` holds.
+async fn app_for(url: &str, verifier: Verifier) -> Router {
+    let layer = ClerkWebhookLayer::new(verifier);
+    let queue = DeliveryQueue::connect(url, layer.endpoint()).await.unwrap();
+    Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer))
 }
 
 fn body(n: usize) -> String {
@@ -54,14 +57,21 @@ fn body(n: usize) -> String {
 }
 
 async fn deliver(app: &Router, id: &str, body: &str) -> (StatusCode, Value) {
+    deliver_signed(app, &verifier(), id, body).await
+}
+
+async fn deliver_signed(
+    app: &Router,
+    verifier: &Verifier,
+    id: &str,
+    body: &str,
+) -> (StatusCode, Value) {
     let mut request = http::Request::post("/webhooks/clerk")
         .body(Body::from(body.to_owned()))
         .unwrap();
-    request.headers_mut().extend(
-        verifier()
-            .signed_headers(id, now(), body.as_bytes())
-            .unwrap(),
-    );
+    request
+        .headers_mut()
+        .extend(verifier.signed_headers(id, now(), body.as_bytes()).unwrap());
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -132,8 +142,18 @@ async fn start_worker(
     effects: &Effects,
     heartbeat: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let storage = worker_storage(url).await.unwrap().with_config(
-        queue_config()
+    start_worker_for(name, url, verifier().endpoint(), effects, heartbeat).await
+}
+
+async fn start_worker_for(
+    name: &str,
+    url: &str,
+    endpoint: &str,
+    effects: &Effects,
+    heartbeat: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let storage = worker_storage(url, endpoint).await.unwrap().with_config(
+        queue_config(endpoint)
             .heartbeat_interval(heartbeat)
             .missed_heartbeats(1),
     );
@@ -194,7 +214,7 @@ async fn a_thousand_deliveries_with_duplicates_and_retries_become_one_effect_eac
         .await
         .unwrap();
     let jobs: usize = redis::cmd("HLEN")
-        .arg(queue_config().job_data_hash())
+        .arg(queue_config(verifier().endpoint()).job_data_hash())
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -280,4 +300,53 @@ async fn redis_down_is_503_and_nothing_is_lost_once_it_is_back() {
     assert_eq!(done.get("msg_during"), Some(&1));
     worker.abort();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (issue 17, item 2): Svix sends one `svix-id` to every endpoint subscribed to a
+/// message. Two endpoints with their own secrets sharing one Redis used one queue and one
+/// idempotency key: the second endpoint's delivery was answered 200 and never stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_endpoints_sharing_one_redis_each_process_the_same_svix_id_once() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let production = verifier();
+    let staging = Verifier::new(SigningSecret::new(OTHER_SECRET).unwrap());
+    assert_ne!(production.endpoint(), staging.endpoint());
+    let production_app = app_for(&url, production.clone()).await;
+    let staging_app = app_for(&url, staging.clone()).await;
+
+    for _ in 0..2 {
+        for (app, verifier) in [(&production_app, &production), (&staging_app, &staging)] {
+            let (status, answer) = deliver_signed(app, verifier, "msg_shared", &body(1)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+    }
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for verifier in [&production, &staging] {
+        let jobs: usize = redis::cmd("HLEN")
+            .arg(queue_config(verifier.endpoint()).job_data_hash())
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(jobs, 1, "one job in each endpoint's queue");
+    }
+
+    let mut workers = Vec::new();
+    let mut effects = Vec::new();
+    for verifier in [&production, &staging] {
+        let seen = Effects::default();
+        let heartbeat = Duration::from_secs(1);
+        workers.push(start_worker_for("w", &url, verifier.endpoint(), &seen, heartbeat).await);
+        effects.push(seen);
+    }
+    for seen in &effects {
+        seen.wait_for(1).await;
+        let done = seen.done.lock().unwrap().clone();
+        assert_eq!(done, HashMap::from([("msg_shared".to_owned(), 1)]));
+    }
+    workers.iter().for_each(|worker| worker.abort());
 }

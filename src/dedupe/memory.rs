@@ -14,6 +14,15 @@ pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
 type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
+/// The longest a lease or retention is held: a duration past it (up to `Duration::MAX`) means
+/// "for as long as the process runs", and adding it to an `Instant` could overflow.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `now + duration`, never overflowing: past [`FOREVER`] the deadline is a century away.
+fn deadline(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration.min(FOREVER)).unwrap_or(now)
+}
+
 /// Remembers delivery ids in this process: the default store, right for a single instance.
 ///
 /// Memory stays bounded: expired ids are purged as new ones arrive, and beyond
@@ -150,29 +159,36 @@ impl MemoryStore {
             }
         }
         let token = ClaimToken::new();
-        entries.set(id, State::Processing(token.clone()), now + lease);
+        entries.set(id, State::Processing(token.clone()), deadline(now, lease));
         Claim::Claimed(token)
     }
 
-    /// Completes or releases the claim; whether `token` still held it (an expired lease is not
-    /// held, as in Redis, where the key is gone).
+    /// Completes (`done_for`) or releases the claim. Completing succeeds while `token` holds the
+    /// claim or nobody does (an expired entry is as good as absent, as in Redis, where the key is
+    /// gone); releasing removes only `token`'s own claim. Whether it acted.
     fn finish(&self, id: &str, token: &ClaimToken, done_for: Option<Duration>) -> bool {
         let now = (self.clock)();
         let mut entries = self.lock();
-        let holds_claim = matches!(
-            entries.by_id.get(id),
-            Some(Entry { state: State::Processing(held), deadline }) if held == token && *deadline > now
-        );
-        if !holds_claim {
-            return false;
-        }
+        let (ours, taken_over) = match entries.by_id.get(id) {
+            Some(Entry {
+                state: State::Processing(held),
+                ..
+            }) if held == token => (true, false),
+            Some(entry) => (false, entry.deadline > now),
+            None => (false, false),
+        };
         match done_for {
-            Some(retention) => entries.set(id, State::Done, now + retention),
-            None => {
-                entries.by_id.remove(id);
+            Some(_) if taken_over => false,
+            Some(retention) => {
+                entries.set(id, State::Done, deadline(now, retention));
+                true
             }
+            None if ours => {
+                entries.by_id.remove(id);
+                true
+            }
+            None => false,
         }
-        true
     }
 }
 
@@ -345,5 +361,67 @@ mod tests {
             .map(|_| ClaimToken::new().as_str().to_owned())
             .collect();
         assert_eq!(tokens.len(), 1000);
+    }
+
+    fn stopped_clock() -> (Arc<Mutex<Instant>>, MemoryStore) {
+        let now = Arc::new(Mutex::new(Instant::now()));
+        let clock = now.clone();
+        let store = MemoryStore::new().with_clock(move || *clock.lock().unwrap());
+        (now, store)
+    }
+
+    #[test]
+    fn a_success_after_the_lease_ran_out_is_recorded_when_nobody_else_claimed_the_id() {
+        let (now, store) = stopped_clock();
+        let Claim::Claimed(token) = store.claim_now("msg_1", Duration::from_millis(300)) else {
+            panic!()
+        };
+        *now.lock().unwrap() += Duration::from_millis(700);
+        assert!(store.finish("msg_1", &token, Some(Duration::from_secs(60))));
+        assert_eq!(
+            store.claim_now("msg_1", Duration::from_secs(1)),
+            Claim::Done
+        );
+    }
+
+    #[test]
+    fn a_success_after_another_attempt_took_the_id_over_is_a_lost_claim() {
+        let (now, store) = stopped_clock();
+        let Claim::Claimed(late) = store.claim_now("msg_1", Duration::from_millis(300)) else {
+            panic!()
+        };
+        *now.lock().unwrap() += Duration::from_millis(400);
+        let Claim::Claimed(retry) = store.claim_now("msg_1", Duration::from_secs(10)) else {
+            panic!()
+        };
+        assert!(!store.finish("msg_1", &late, Some(Duration::from_secs(60))));
+        // The retry's claim is untouched, and it completes.
+        assert!(matches!(
+            store.claim_now("msg_1", Duration::from_secs(1)),
+            Claim::InProgress { .. }
+        ));
+        assert!(store.finish("msg_1", &retry, Some(Duration::from_secs(60))));
+        // Done by the retry: the late attempt cannot complete or release it either.
+        assert!(!store.finish("msg_1", &late, Some(Duration::from_secs(60))));
+        assert!(!store.finish("msg_1", &late, None));
+        assert_eq!(
+            store.claim_now("msg_1", Duration::from_secs(1)),
+            Claim::Done
+        );
+    }
+
+    #[test]
+    fn durations_too_long_for_an_instant_hold_for_a_century_without_panicking() {
+        let (now, store) = stopped_clock();
+        let Claim::Claimed(token) = store.claim_now("msg_1", Duration::MAX) else {
+            panic!()
+        };
+        *now.lock().unwrap() += Duration::from_secs(50 * 365 * 24 * 60 * 60);
+        assert!(matches!(
+            store.claim_now("msg_1", Duration::MAX),
+            Claim::InProgress { .. }
+        ));
+        assert!(store.finish("msg_1", &token, Some(Duration::MAX)));
+        assert_eq!(store.claim_now("msg_1", Duration::MAX), Claim::Done);
     }
 }

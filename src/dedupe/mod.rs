@@ -8,10 +8,10 @@
 //! - [`MemoryStore`]: one process; bounded memory.
 //! - `RedisStore` (cargo feature `redis`): many instances behind a load balancer, sharing one Redis.
 //!
-//! Svix sends the same `svix-id` to every endpoint subscribed to a message. Two endpoints (two
-//! routes, or two apps) that share one Redis must therefore use different key prefixes
-//! (`RedisStore::with_key_prefix`), or the second endpoint would take the first one's deliveries
-//! for duplicates.
+//! Svix sends the same `svix-id` to every endpoint subscribed to a message. The layer therefore
+//! keys on the endpoint as well as the id ([`Delivery::key`](crate::Delivery::key)): two
+//! endpoints (two routes, or two apps, each with its own signing secret) sharing one store keep
+//! their deliveries apart with no configuration.
 
 mod future;
 mod layer;

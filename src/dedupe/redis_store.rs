@@ -10,16 +10,24 @@ use redis::Script;
 
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
 
-/// The default key prefix; the delivery id follows it.
-pub const DEFAULT_KEY_PREFIX: &str = "clerk-webhooks:delivery:";
+/// The default key prefix. A key is `{prefix}:{endpoint}:{svix-id}`: the endpoint namespace
+/// ([`Delivery::key`](crate::Delivery::key)) keeps endpoints sharing one Redis apart.
+pub const DEFAULT_KEY_PREFIX: &str = "clerk-webhooks:delivery";
 
 /// The value of a key once its delivery succeeded; a claim's value is its token, which never
 /// equals it.
 const DONE: &str = "done";
 
-/// Sets the key to `done` for the retention, only while the caller's token holds it.
+/// The longest expiry sent to Redis: Redis refuses one that overflows its clock, and would then
+/// fail every delivery; a century is forever enough.
+const FOREVER_MS: u64 = 100 * 365 * 24 * 60 * 60 * 1000;
+
+/// Sets the key to `done` for the retention while the caller's token holds it or nobody does (the
+/// lease expired and no other attempt claimed the id since); not over another attempt's claim or
+/// completion.
 const COMPLETE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local value = redis.call('GET', KEYS[1])
+if value == false or value == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
@@ -43,7 +51,7 @@ return 0";
 /// use clerk_webhooks::dedupe::{DedupeLayer, RedisStore};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.with_key_prefix("myapp:clerk:");
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.with_key_prefix("myapp:clerk");
 /// let layer = DedupeLayer::new(store);
 /// # Ok(()) }
 /// ```
@@ -94,25 +102,26 @@ impl RedisStore {
         }
     }
 
-    /// Prefixes every key with `prefix` (default `clerk-webhooks:delivery:`), to share a Redis
-    /// between apps, environments or endpoints. Svix sends the same `svix-id` to every endpoint
-    /// subscribed to a message, so give each endpoint its own prefix.
+    /// Prefixes every key with `prefix` (default `clerk-webhooks:delivery`), to share a Redis
+    /// with other data. A `:` separates it from the rest of the key (a trailing one in `prefix`
+    /// is not doubled). Endpoints sharing one Redis are already kept apart by the endpoint
+    /// namespace in every key ([`Verifier::endpoint`](crate::Verifier::endpoint)).
     ///
     /// ```no_run
     /// use clerk_webhooks::dedupe::RedisStore;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect("redis://127.0.0.1/").await?.with_key_prefix("staging:clerk:");
+    /// let store = RedisStore::connect("redis://127.0.0.1/").await?.with_key_prefix("myapp:clerk");
     /// # Ok(()) }
     /// ```
     #[must_use]
     pub fn with_key_prefix(mut self, prefix: &str) -> Self {
-        self.prefix = Arc::from(prefix);
+        self.prefix = Arc::from(prefix.strip_suffix(':').unwrap_or(prefix));
         self
     }
 
     fn key(&self, id: &str) -> String {
-        format!("{}{id}", self.prefix)
+        format!("{}:{id}", self.prefix)
     }
 }
 
@@ -128,10 +137,11 @@ fn store_error(err: redis::RedisError) -> StoreError {
     StoreError::new(err)
 }
 
+/// An expiry for `PX`: at least 1 ms (Redis refuses 0), at most [`FOREVER_MS`].
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
-        .max(1)
+        .clamp(1, FOREVER_MS)
 }
 
 impl DedupeStore for RedisStore {

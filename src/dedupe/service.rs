@@ -60,10 +60,11 @@ where
         let store = self.store.clone();
         let (lease, retention) = (self.lease, self.retention);
         ResponseFuture::new(async move {
-            let Some(id) = request
+            // The store keys on the endpoint and the id: Svix sends one id to every endpoint.
+            let Some((id, key)) = request
                 .extensions()
                 .get::<Delivery>()
-                .map(|d| d.id().to_owned())
+                .map(|delivery| (delivery.id().to_owned(), delivery.key()))
             else {
                 return Ok(reply(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,7 +75,7 @@ where
                     None,
                 ));
             };
-            let token = match store.claim(&id, lease).await {
+            let token = match store.claim(&key, lease).await {
                 Ok(Claim::Claimed(token)) => token,
                 Ok(Claim::Done) => {
                     #[cfg(feature = "tracing")]
@@ -105,7 +106,7 @@ where
             // Releases the claim if the handler panics or this future is dropped mid-way.
             let mut guard = ClaimGuard {
                 store: &store,
-                id: &id,
+                key: &key,
                 token: Some(token),
             };
             let outcome = inner.call(request).await;
@@ -116,11 +117,11 @@ where
             let succeeded = matches!(&outcome, Ok(response) if response.status().is_success());
             let recorded = if succeeded {
                 store
-                    .complete(&id, &token, retention)
+                    .complete(&key, &token, retention)
                     .await
                     .map(|held| log_lost_claim(&id, held))
             } else {
-                store.release(&id, &token).await
+                store.release(&key, &token).await
             };
             if let Err(err) = recorded {
                 // The handler's answer stands: a failed `complete` leaves the id claimable after
@@ -134,14 +135,14 @@ where
 
 struct ClaimGuard<'a, St: DedupeStore> {
     store: &'a St,
-    id: &'a str,
+    key: &'a str,
     token: Option<ClaimToken>,
 }
 
 impl<St: DedupeStore> Drop for ClaimGuard<'_, St> {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
-            self.store.abandon(self.id.to_owned(), token);
+            self.store.abandon(self.key.to_owned(), token);
         }
     }
 }
@@ -165,8 +166,9 @@ fn log_lost_claim(id: &str, held: bool) {
     if !held {
         tracing::warn!(
             svix_id = %id,
-            "clerk webhook: the claim on this delivery had expired before the handler finished \
-             (the lease is shorter than the handler); a retry may have run it again"
+            "clerk webhook: another attempt claimed or completed this delivery after its lease \
+             expired, before the handler finished (the lease is shorter than the handler); it \
+             may have run twice"
         );
     }
 }

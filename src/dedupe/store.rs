@@ -108,7 +108,9 @@ impl fmt::Debug for StoreError {
 /// - [`claim`](Self::claim) for a lease: `Claimed` to the first caller, `InProgress` to others while
 ///   the lease runs, `Done` once completed; an expired lease can be claimed again.
 /// - [`complete`](Self::complete) after a 2xx: remember the id as done for the retention period,
-///   and say whether the claim was still held (a lease that expired mid-handler lets a retry run).
+///   unless another attempt took the id over after this one's lease expired (a live claim of
+///   another token, or done by it); say which. A lease that ran out with nobody else claiming the
+///   id is no lost claim: the success is recorded all the same.
 /// - [`release`](Self::release) after anything else, so the retry is processed.
 /// - [`abandon`](Self::abandon) from `Drop` (handler panic, dropped future): a best-effort release
 ///   that cannot wait; the lease expiry covers what it misses.
@@ -135,15 +137,17 @@ impl fmt::Debug for StoreError {
 /// # }
 /// ```
 pub trait DedupeStore: Clone + Send + Sync + 'static {
-    /// Claims `id` for `lease`.
+    /// Claims `id` for `lease`. A lease too long to represent is held as long as the store can
+    /// (a century for [`MemoryStore`](super::MemoryStore)); it never fails the claim.
     fn claim(
         &self,
         id: &str,
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Marks `id` done for `retention`, if `token` still holds its claim. `Ok(false)` when it no
-    /// longer did: the lease expired, and another attempt may have claimed the id since.
+    /// Marks `id` done for `retention`, if `token` still holds its claim or the id is free (its
+    /// lease expired and nobody claimed it since). `Ok(false)` when another attempt took it over:
+    /// it holds a live claim, or already completed it; that attempt may have run the handler too.
     fn complete(
         &self,
         id: &str,

@@ -2,18 +2,24 @@
 //!
 //! Until its signature verifies, a request may cost only what it actually sent: the buffer grows
 //! with the data that arrived, never with the length the client announced, and every reservation
-//! is fallible so that a failed allocation is an answer rather than an abort.
+//! is fallible so that a failed allocation is an answer rather than an abort. What it holds is
+//! drawn from the budget that all unverified bodies share.
 
 use bytes::Bytes;
+
+use super::budget::Share;
 
 /// A request body gathered up to a limit, copying as little as possible: a body that arrives as
 /// one frame is kept as that frame's `Bytes`; a body in several frames is copied once into a buffer
 /// that at most doubles what arrived so far (and never exceeds an announced length it has reached).
+/// Its memory is held against a [`Share`] of the unverified budget, given back when it is dropped
+/// or handed on.
 #[derive(Debug, Default)]
 pub(crate) struct BodyBuffer {
     limit: usize,
     announced: Option<usize>,
     state: Buffered,
+    share: Share,
 }
 
 #[derive(Debug, Default)]
@@ -31,16 +37,19 @@ pub(crate) enum BufferError {
     OverLimit,
     /// The allocator refused the memory.
     OutOfMemory,
+    /// Unverified bodies already hold the whole budget.
+    BudgetExhausted,
 }
 
 impl BodyBuffer {
     /// `announced` is the length the request claims (Content-Length or size hint). It is only ever
     /// used to avoid over-allocating once that much data has really arrived.
-    pub(crate) fn new(limit: usize, announced: Option<u64>) -> Self {
+    pub(crate) fn new(limit: usize, announced: Option<u64>, share: Share) -> Self {
         Self {
             limit,
             announced: announced.and_then(|length| usize::try_from(length).ok()),
             state: Buffered::Empty,
+            share,
         }
     }
 
@@ -60,7 +69,10 @@ impl BodyBuffer {
             return Ok(());
         }
         self.state = match std::mem::take(&mut self.state) {
-            Buffered::Empty => Buffered::One(data),
+            Buffered::Empty => {
+                self.share.grow_to(data.len())?;
+                Buffered::One(data)
+            }
             Buffered::One(first) => {
                 let mut buffer = Vec::new();
                 self.grow(&mut buffer, first.len() + data.len())?;
@@ -82,17 +94,20 @@ impl BodyBuffer {
 
     /// Reserves room for `needed` bytes: double what arrived, bounded by the limit, and by the
     /// announced length once the data has reached it (so an honest body ends in one exact fit).
-    fn grow(&self, buffer: &mut Vec<u8>, needed: usize) -> Result<(), BufferError> {
+    /// The budget is charged for the whole capacity before the allocator is asked.
+    fn grow(&mut self, buffer: &mut Vec<u8>, needed: usize) -> Result<(), BufferError> {
         let mut target = needed.max(buffer.len().saturating_mul(2)).min(self.limit);
         if let Some(announced) = self.announced.filter(|&announced| announced >= needed) {
             target = target.min(announced);
         }
+        self.share.grow_to(target)?;
         buffer
             .try_reserve_exact(target - buffer.len())
             .map_err(|_| BufferError::OutOfMemory)
     }
 
-    /// The body, handed on without spare capacity.
+    /// The body, handed on without spare capacity; its share of the budget is given back (the
+    /// bytes are verified next, synchronously, and are then the handler's or dropped).
     pub(crate) fn into_bytes(self) -> Bytes {
         match self.state {
             Buffered::Empty => Bytes::new(),
@@ -106,9 +121,20 @@ impl BodyBuffer {
     }
 }
 
+impl From<super::budget::Exhausted> for BufferError {
+    fn from(_: super::budget::Exhausted) -> Self {
+        Self::BudgetExhausted
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::budget::UnverifiedBudget;
     use super::*;
+
+    fn buffer(limit: usize, announced: Option<u64>) -> BodyBuffer {
+        BodyBuffer::new(limit, announced, UnverifiedBudget::new(usize::MAX).share())
+    }
 
     fn capacity(buffer: &BodyBuffer) -> usize {
         match &buffer.state {
@@ -121,7 +147,7 @@ mod tests {
     #[test]
     fn one_frame_is_kept_without_copy() {
         let frame = Bytes::from_static(b"hello");
-        let mut buffer = BodyBuffer::new(10, Some(5));
+        let mut buffer = buffer(10, Some(5));
         buffer.push(frame.clone()).unwrap();
         assert_eq!(buffer.into_bytes().as_ptr(), frame.as_ptr());
     }
@@ -129,7 +155,7 @@ mod tests {
     #[test]
     fn an_announced_length_reserves_nothing_until_the_data_arrives() {
         // A forged request announcing 1 MiB that sends 4 bytes in two frames.
-        let mut buffer = BodyBuffer::new(1 << 20, Some(1 << 20));
+        let mut buffer = buffer(1 << 20, Some(1 << 20));
         buffer.push(Bytes::from_static(b"ab")).unwrap();
         buffer.push(Bytes::from_static(b"cd")).unwrap();
         assert!(
@@ -141,7 +167,7 @@ mod tests {
 
     #[test]
     fn an_honest_announced_length_ends_in_an_exact_fit() {
-        let mut buffer = BodyBuffer::new(100, Some(9));
+        let mut buffer = buffer(100, Some(9));
         for part in ["abc", "def", "ghi"] {
             buffer.push(Bytes::from(part)).unwrap();
         }
@@ -151,7 +177,7 @@ mod tests {
 
     #[test]
     fn capacity_at_most_doubles_what_arrived_and_none_is_handed_on() {
-        let mut buffer = BodyBuffer::new(1 << 20, None);
+        let mut buffer = buffer(1 << 20, None);
         for _ in 0..100 {
             buffer.push(Bytes::from(vec![b'x'; 1000])).unwrap();
             assert!(
@@ -169,7 +195,7 @@ mod tests {
 
     #[test]
     fn the_limit_is_inclusive_and_never_exceeded() {
-        let mut buffer = BodyBuffer::new(6, Some(u64::MAX));
+        let mut buffer = buffer(6, Some(u64::MAX));
         buffer.push(Bytes::from_static(b"abc")).unwrap();
         buffer.push(Bytes::from_static(b"def")).unwrap();
         assert_eq!(
@@ -187,12 +213,30 @@ mod tests {
     #[test]
     fn a_refused_allocation_is_an_error_not_an_abort() {
         // With no limit, the second frame asks for more than any allocator grants.
-        let mut buffer = BodyBuffer::new(usize::MAX, None);
+        let mut buffer = buffer(usize::MAX, None);
         buffer.push(Bytes::from_static(b"a")).unwrap();
         let mut grown = Vec::new();
         assert_eq!(
             buffer.grow(&mut grown, usize::MAX / 2),
             Err(BufferError::OutOfMemory)
         );
+    }
+
+    #[test]
+    fn the_budget_is_charged_for_capacity_and_given_back_once_handed_on() {
+        let budget = UnverifiedBudget::new(64);
+        let mut first = BodyBuffer::new(1024, None, budget.share());
+        first.push(Bytes::from(vec![b'x'; 20])).unwrap();
+        first.push(Bytes::from(vec![b'x'; 20])).unwrap(); // copied into a buffer of 40
+        assert_eq!(budget.free(), 24);
+        let mut second = BodyBuffer::new(1024, None, budget.share());
+        second.push(Bytes::from(vec![b'y'; 24])).unwrap();
+        assert_eq!(
+            second.push(Bytes::from_static(b"y")),
+            Err(BufferError::BudgetExhausted)
+        );
+        drop(second);
+        assert_eq!(first.into_bytes().len(), 40);
+        assert_eq!(budget.free(), 64);
     }
 }

@@ -1,10 +1,17 @@
 //! What the layer is configured with.
 
+use super::budget::UnverifiedBudget;
 use crate::verify::Verifier;
 
-/// The default [`with_body_limit`](crate::ClerkWebhookLayer::with_body_limit): 1 MiB, far above any
-/// Clerk event (a user with many identifications is a few KiB).
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// The default [`with_body_limit`](crate::ClerkWebhookLayer::with_body_limit): 256 KiB.
+///
+/// Clerk's events are a few KiB; the largest real ones, a user or organization carrying Clerk's
+/// maximum metadata (8 KB for each of public, private and unsafe) and many identifications, are a
+/// few tens of KiB. 256 KiB leaves several times that as headroom for Clerk's payloads to grow,
+/// while keeping what one forged request can make the server hold small, and it lets the default
+/// [budget of unverified bytes](super::DEFAULT_UNVERIFIED_BUDGET) hold 128 bodies of the largest
+/// size at once.
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 /// What to do with an authentic delivery of a known event type whose data does not fit this
 /// version's model.
@@ -35,4 +42,28 @@ pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     pub(crate) body_limit: usize,
     pub(crate) unsupported: UnsupportedEvents,
+    /// What was asked for with `with_unverified_budget`; the budget itself is at least the body
+    /// limit.
+    pub(crate) budget_bytes: usize,
+    pub(crate) budget: UnverifiedBudget,
+}
+
+impl Config {
+    pub(crate) fn new(verifier: Verifier) -> Self {
+        let mut config = Self {
+            verifier,
+            body_limit: DEFAULT_BODY_LIMIT,
+            unsupported: UnsupportedEvents::default(),
+            budget_bytes: super::DEFAULT_UNVERIFIED_BUDGET,
+            budget: UnverifiedBudget::new(0),
+        };
+        config.renew_budget();
+        config
+    }
+
+    /// A fresh budget for the current settings: one body of the largest size always fits, so a
+    /// budget below the body limit cannot refuse a genuine delivery on an idle server.
+    pub(crate) fn renew_budget(&mut self) {
+        self.budget = UnverifiedBudget::new(self.budget_bytes.max(self.body_limit));
+    }
 }

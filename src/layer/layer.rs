@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::config::{Config, UnsupportedEvents, DEFAULT_BODY_LIMIT};
+use super::config::{Config, UnsupportedEvents};
 use super::ClerkWebhook;
 use crate::secret::ConfigError;
 use crate::verify::Verifier;
@@ -14,7 +14,8 @@ use crate::verify::Verifier;
 /// For each request it:
 /// 1. refuses a `Content-Length` above the body limit (413) and bad or stale scheme headers (400)
 ///    before reading the body;
-/// 2. buffers the body as it arrives, up to the limit (413 beyond it);
+/// 2. buffers the body as it arrives, up to the limit (413 beyond it), within a budget that all
+///    unverified bodies share (503 beyond it);
 /// 3. verifies the signature over the raw bytes (400 with a stable code otherwise);
 /// 4. parses the event once and inserts [`ClerkEvent`](crate::ClerkEvent),
 ///    [`EventMeta`](crate::EventMeta) and [`Delivery`](crate::Delivery) into the request
@@ -24,7 +25,9 @@ use crate::verify::Verifier;
 ///
 /// Until step 3 succeeds the request is not trusted: it holds memory only for the bytes it really
 /// sent, and no capacity of the inner service (a concurrency or rate limit inside this layer is
-/// taken only by verified deliveries).
+/// taken only by verified deliveries). All requests not verified yet together hold at most the
+/// [unverified budget](Self::with_unverified_budget), whatever the number of connections and
+/// HTTP/2 streams.
 ///
 /// # Give the body a deadline
 ///
@@ -65,14 +68,11 @@ pub struct ClerkWebhookLayer {
 }
 
 impl ClerkWebhookLayer {
-    /// A layer verifying with `verifier`, a 1 MiB body limit, and unsupported events rejected.
+    /// A layer verifying with `verifier`, a 256 KiB body limit, a 32 MiB budget of unverified
+    /// bytes, and unsupported events rejected.
     pub fn new(verifier: Verifier) -> Self {
         Self {
-            config: Arc::new(Config {
-                verifier,
-                body_limit: DEFAULT_BODY_LIMIT,
-                unsupported: UnsupportedEvents::default(),
-            }),
+            config: Arc::new(Config::new(verifier)),
         }
     }
 
@@ -86,13 +86,48 @@ impl ClerkWebhookLayer {
     }
 
     /// The largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`](super::DEFAULT_BODY_LIMIT),
-    /// 1 MiB). Larger bodies get `413 Payload Too Large`, and no more than this is held in memory
-    /// per request. An outer body limit (tower-http's `RequestBodyLimitLayer`) must be at least
-    /// this large.
+    /// 256 KiB; its documentation says why). Larger bodies get `413 Payload Too Large`, and no
+    /// more than this is held in memory per request. An outer body limit (tower-http's
+    /// `RequestBodyLimitLayer`) must be at least this large.
     #[must_use]
     pub fn with_body_limit(mut self, limit: usize) -> Self {
-        Arc::make_mut(&mut self.config).body_limit = limit;
+        let config = Arc::make_mut(&mut self.config);
+        config.body_limit = limit;
+        config.renew_budget();
         self
+    }
+
+    /// How many bytes all requests not verified yet may hold together (default
+    /// [`DEFAULT_UNVERIFIED_BUDGET`](super::DEFAULT_UNVERIFIED_BUDGET), 32 MiB). The budget is
+    /// shared by this layer and every service it builds (each route and clone it serves), across
+    /// all connections and HTTP/2 streams; a body that would take it past the budget is refused
+    /// with `503 Service Unavailable` and `Retry-After` (code `overloaded`) instead of being
+    /// buffered, and its bytes are given back as soon as a body is verified or dropped. Genuine
+    /// deliveries are a few KiB, so thousands fit at once.
+    ///
+    /// A budget below the body limit is raised to it: one body of the largest size always fits.
+    ///
+    /// ```
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    ///
+    /// // A small instance: at most 8 MiB for requests whose signature is not checked yet.
+    /// let layer = ClerkWebhookLayer::new(Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?))
+    ///     .with_unverified_budget(8 * 1024 * 1024);
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_unverified_budget(mut self, bytes: usize) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        config.budget_bytes = bytes;
+        config.renew_budget();
+        self
+    }
+
+    /// The namespace of the endpoint this layer guards, from its verifier
+    /// ([`Verifier::endpoint`]): what keeps this endpoint's de-duplication keys and queue apart
+    /// from another's in a shared Redis.
+    pub fn endpoint(&self) -> &str {
+        self.config.verifier.endpoint()
     }
 
     /// What to do with authentic deliveries whose data this version cannot model (default:

@@ -9,6 +9,7 @@
 //! [`WebhookRejection`].
 
 mod body;
+mod budget;
 mod buffer;
 mod config;
 mod future;
@@ -19,10 +20,12 @@ mod rejection;
 mod service;
 
 pub use self::body::{ResponseBody, WebhookBody};
+pub use self::budget::DEFAULT_UNVERIFIED_BUDGET;
 pub use self::config::{UnsupportedEvents, DEFAULT_BODY_LIMIT};
 pub use self::future::ResponseFuture;
 use self::layer::ClerkWebhookLayer;
 pub use self::rejection::{
-    BodyError, InvalidPayload, OutOfMemory, PayloadTooLarge, UnsupportedEvent, WebhookRejection,
+    BodyError, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge, UnsupportedEvent,
+    WebhookRejection,
 };
 pub use self::service::ClerkWebhook;

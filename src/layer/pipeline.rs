@@ -1,7 +1,8 @@
 //! The request path of [`ClerkWebhook`](super::ClerkWebhook), in order:
 //!
 //! 1. [`refuse_from_head`]: a body announced over the limit (413), bad or stale headers (400);
-//! 2. [`buffer_frame`] / [`body_failed`]: gather the body as it arrives, through the limit;
+//! 2. [`buffer_frame`] / [`body_failed`]: gather the body as it arrives, through the limit and
+//!    within the budget all unverified bodies share (503 `overloaded` beyond it);
 //! 3. [`accept`]: verify the signature over the raw bytes,
 //! 4. parse the envelope once,
 //! 5. put the event, its metadata and the delivery in the extensions, with the same bytes as body.
@@ -17,7 +18,7 @@ use http_body::{Body, Frame};
 
 use super::buffer::{BodyBuffer, BufferError};
 use super::config::{Config, UnsupportedEvents};
-use super::rejection::{BodyError, LogContext, OutOfMemory, PayloadTooLarge};
+use super::rejection::{BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge};
 use super::{ResponseBody, WebhookBody, WebhookRejection};
 use crate::event::parse_event_with;
 use crate::verify::VerifyError;
@@ -63,7 +64,11 @@ pub(crate) fn refuse_from_head<B: Body>(
         refusal.context.hint = timestamp_hint(config, &err);
         refusal
     })?;
-    Ok(BodyBuffer::new(config.body_limit, announced))
+    Ok(BodyBuffer::new(
+        config.body_limit,
+        announced,
+        config.budget.share(),
+    ))
 }
 
 /// Step 2: adds one frame of the body; trailers carry nothing that is signed.
@@ -81,6 +86,7 @@ pub(crate) fn buffer_frame(
             Refusal::new(PayloadTooLarge::new(Some(config.body_limit)), headers)
         }
         BufferError::OutOfMemory => Refusal::new(OutOfMemory::new(), headers),
+        BufferError::BudgetExhausted => Refusal::new(Overloaded::new(), headers),
     })
 }
 

@@ -12,6 +12,9 @@ use crate::EventError;
 
 /// How long Svix is asked to wait when the server could not reserve memory for a body.
 const OUT_OF_MEMORY_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How long a sender is asked to wait when unverified bodies hold the whole budget: they are cut
+/// by the request deadline within seconds.
+const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Bounds on what a log line quotes of a request, so one refusal never writes more than about
 /// 1 KiB of log whatever the request sent.
 const LOGGED_ID_CHARS: usize = 64;
@@ -40,6 +43,16 @@ pub struct BodyError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the server could not reserve memory for the request body; retry later")]
 pub struct OutOfMemory {
+    _private: (),
+}
+
+/// Requests not verified yet already hold the whole budget of unverified bytes that the layer
+/// shares across connections and streams: `503 Service Unavailable` with `Retry-After`, code
+/// `overloaded`. Svix retries the delivery later; see
+/// [`with_unverified_budget`](crate::ClerkWebhookLayer::with_unverified_budget).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the server holds as many unverified request bytes as it allows; retry later")]
+pub struct Overloaded {
     _private: (),
 }
 
@@ -91,6 +104,9 @@ pub enum WebhookRejection {
     /// No memory could be reserved for the body (`503`).
     #[error(transparent)]
     OutOfMemory(#[from] OutOfMemory),
+    /// Unverified bodies hold the whole budget (`503`).
+    #[error(transparent)]
+    Overloaded(#[from] Overloaded),
     /// Authentic, but not a webhook envelope (`400`).
     #[error(transparent)]
     InvalidPayload(#[from] InvalidPayload),
@@ -116,6 +132,12 @@ impl BodyError {
 }
 
 impl OutOfMemory {
+    pub(crate) fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+impl Overloaded {
     pub(crate) fn new() -> Self {
         Self { _private: () }
     }
@@ -149,7 +171,7 @@ impl WebhookRejection {
             Self::Verify(err) => err.status(),
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyError(_) | Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
-            Self::OutOfMemory(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OutOfMemory(_) | Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnsupportedEvent(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
@@ -161,6 +183,7 @@ impl WebhookRejection {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BodyError(_) => "body_error",
             Self::OutOfMemory(_) => "out_of_memory",
+            Self::Overloaded(_) => "overloaded",
             Self::InvalidPayload(_) => "invalid_payload",
             Self::UnsupportedEvent(_) => "unsupported_event",
         }
@@ -174,8 +197,10 @@ impl WebhookRejection {
     /// The answer, with `content-type: application/json` (and `Retry-After` where a retry helps).
     pub(crate) fn to_response<B>(&self) -> Response<ResponseBody<B>> {
         let mut response = json_response(self.status(), ResponseBody::json(self.body_text()));
-        if let Self::OutOfMemory(_) = self {
-            set_retry_after(&mut response, OUT_OF_MEMORY_RETRY_AFTER);
+        match self {
+            Self::OutOfMemory(_) => set_retry_after(&mut response, OUT_OF_MEMORY_RETRY_AFTER),
+            Self::Overloaded(_) => set_retry_after(&mut response, OVERLOADED_RETRY_AFTER),
+            _ => {}
         }
         response
     }
@@ -263,6 +288,7 @@ mod into_response {
         PayloadTooLarge,
         BodyError,
         OutOfMemory,
+        Overloaded,
         InvalidPayload,
         UnsupportedEvent
     );
@@ -278,6 +304,7 @@ mod tests {
             PayloadTooLarge::new(Some(1024)).into(),
             BodyError::new("connection reset").into(),
             OutOfMemory::new().into(),
+            Overloaded::new().into(),
             InvalidPayload {
                 reason: "expected value at line 1 column 1".into(),
             }
@@ -304,6 +331,7 @@ mod tests {
                 ("payload_too_large", 413),
                 ("body_error", 400),
                 ("out_of_memory", 503),
+                ("overloaded", 503),
                 ("invalid_payload", 400),
                 ("unsupported_event", 422),
             ]
@@ -311,13 +339,13 @@ mod tests {
     }
 
     #[test]
-    fn responses_are_json_and_out_of_memory_asks_for_a_retry() {
+    fn responses_are_json_and_the_503s_ask_for_a_retry() {
         for rejection in every_variant() {
             let response = rejection.to_response::<()>();
             assert_eq!(response.status(), rejection.status());
             assert_eq!(response.headers()["content-type"], "application/json");
             let retry = response.headers().get("retry-after");
-            assert_eq!(retry.is_some(), rejection.code() == "out_of_memory");
+            assert_eq!(retry.is_some(), rejection.status() == 503);
             let body: serde_json::Value = serde_json::from_str(&rejection.body_text()).unwrap();
             assert_eq!(body["error"], rejection.code());
             assert_eq!(body["message"], rejection.to_string());

@@ -63,6 +63,8 @@ pub struct Verifier {
     keys: Vec<HmacSha256>,
     tolerance: Duration,
     clock: Option<Clock>,
+    /// The namespace of this endpoint's delivery ids; see [`Verifier::endpoint`].
+    endpoint: Arc<str>,
 }
 
 impl Verifier {
@@ -75,8 +77,10 @@ impl Verifier {
     /// # Ok::<(), clerk_webhooks::SecretError>(())
     /// ```
     pub fn new(secret: SigningSecret) -> Self {
+        let key = keyed_mac(&secret);
         Self {
-            keys: vec![keyed_mac(&secret)],
+            endpoint: endpoint_fingerprint(&key).into(),
+            keys: vec![key],
             tolerance: DEFAULT_TOLERANCE,
             clock: None,
         }
@@ -136,6 +140,40 @@ impl Verifier {
     pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
+    }
+
+    /// Names the endpoint this verifier guards, in place of the fingerprint of its first secret;
+    /// see [`endpoint`](Self::endpoint).
+    ///
+    /// Name it when the keys it namespaces must outlive a secret rotation, or must be readable
+    /// (a queue name a worker is configured with):
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .with_endpoint("myapp-production");
+    /// assert_eq!(verifier.endpoint(), "myapp-production");
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_endpoint(mut self, name: &str) -> Self {
+        self.endpoint = Arc::from(name);
+        self
+    }
+
+    /// The namespace of the delivery ids this verifier accepts, carried by each [`Delivery`].
+    ///
+    /// Svix sends a message to every endpoint subscribed to it with the same `svix-id`
+    /// (development and production instances, two apps, two routes), so a de-duplication key or a
+    /// queue's idempotency key must name the endpoint as well as the id, or one endpoint's
+    /// delivery would pass for another's duplicate. By default the namespace is a fingerprint of
+    /// the first secret: 16 hex digits of an HMAC under it (the secret cannot be recovered from
+    /// it), so each endpoint, which has its own secret, gets its own namespace with no
+    /// configuration. It changes when the first secret does; name the endpoint with
+    /// [`with_endpoint`](Self::with_endpoint) to keep it through a rotation.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Reads the current time from `clock` instead of the system clock, in [`verify`](Self::verify)
@@ -261,7 +299,7 @@ impl Verifier {
         if !authentic {
             return Err(VerifyError::InvalidSignature);
         }
-        Ok(Delivery::new(scheme.id, scheme.timestamp))
+        Ok(Delivery::new(scheme.id, scheme.timestamp, &self.endpoint))
     }
 
     /// The `svix-signature` value (`v1,<base64>`) for a message, signed with the first secret.
@@ -351,6 +389,7 @@ impl fmt::Debug for Verifier {
         f.debug_struct("Verifier")
             .field("secrets", &format_args!("<{} redacted>", self.keys.len()))
             .field("tolerance", &self.tolerance)
+            .field("endpoint", &self.endpoint)
             .field(
                 "clock",
                 &if self.clock.is_some() {
@@ -366,6 +405,16 @@ impl fmt::Debug for Verifier {
 fn keyed_mac(secret: &SigningSecret) -> HmacSha256 {
     // HMAC takes keys of any length; `new_from_slice` only fails for fixed-size-key MACs.
     HmacSha256::new_from_slice(secret.key()).expect("HMAC-SHA256 accepts keys of any length")
+}
+
+/// What names an endpoint by default: 8 bytes of an HMAC under its secret over a fixed label, in
+/// hex. A keyed hash, so the secret cannot be recovered from it, and no message Svix signs can
+/// collide with it (those start with an id and a `.`).
+fn endpoint_fingerprint(key: &HmacSha256) -> String {
+    let mut mac = key.clone();
+    mac.update(b"clerk-webhooks endpoint namespace");
+    let tag = mac.finalize().into_bytes();
+    tag[..8].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// HMAC-SHA256 of `{id}.{timestamp}.{body}`, fed piece by piece so the body is never copied.

@@ -1,0 +1,112 @@
+//! The bytes that requests not verified yet may hold, all together.
+//!
+//! A body limit bounds one request; HTTP/2 lets one connection open hundreds of streams, and a
+//! server accepts thousands of connections, so the limit alone multiplies. Every buffer the layer
+//! (and each of its clones) fills before verification draws from one shared budget, and gives its
+//! share back when the body is verified or dropped.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The default of [`with_unverified_budget`](crate::ClerkWebhookLayer::with_unverified_budget):
+/// 32 MiB, room for 128 bodies at the default body limit or thousands of real deliveries (a few
+/// KiB each) in flight at once, and a bound far below what a server process can spare.
+pub const DEFAULT_UNVERIFIED_BUDGET: usize = 32 * 1024 * 1024;
+
+/// A shared count of the bytes still free for unverified bodies.
+#[derive(Debug, Clone)]
+pub(crate) struct UnverifiedBudget {
+    free: Arc<AtomicUsize>,
+}
+
+/// The budget has no room for what a body needs next.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Exhausted;
+
+impl UnverifiedBudget {
+    pub(crate) fn new(bytes: usize) -> Self {
+        Self {
+            free: Arc::new(AtomicUsize::new(bytes)),
+        }
+    }
+
+    /// A share of nothing yet, for one body.
+    pub(crate) fn share(&self) -> Share {
+        Share {
+            free: Some(Arc::clone(&self.free)),
+            held: 0,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn free(&self) -> usize {
+        self.free.load(Ordering::Acquire)
+    }
+}
+
+/// The part of the budget one body holds; given back when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Share {
+    /// `None` only for the placeholder left behind by `mem::take`, which holds nothing.
+    free: Option<Arc<AtomicUsize>>,
+    held: usize,
+}
+
+impl Share {
+    /// Holds `total` bytes in all, taking the difference from the budget (never giving back: a
+    /// buffer only grows until it is handed on).
+    pub(crate) fn grow_to(&mut self, total: usize) -> Result<(), Exhausted> {
+        let Some(extra) = total.checked_sub(self.held).filter(|&extra| extra > 0) else {
+            return Ok(());
+        };
+        let Some(free) = &self.free else {
+            return Err(Exhausted);
+        };
+        free.fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
+            free.checked_sub(extra)
+        })
+        .map_err(|_| Exhausted)?;
+        self.held = total;
+        Ok(())
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        if let Some(free) = &self.free {
+            free.fetch_add(self.held, Ordering::AcqRel);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_draw_from_one_budget_and_give_back_when_dropped() {
+        let budget = UnverifiedBudget::new(100);
+        let mut first = budget.share();
+        let mut second = budget.clone().share();
+        first.grow_to(60).unwrap();
+        assert_eq!(second.grow_to(41), Err(Exhausted));
+        second.grow_to(40).unwrap();
+        assert_eq!(budget.free(), 0);
+        first.grow_to(50).unwrap(); // already held: nothing taken
+        drop(first);
+        assert_eq!(budget.free(), 60);
+        drop(second);
+        assert_eq!(budget.free(), 100);
+    }
+
+    #[test]
+    fn a_refused_growth_keeps_what_was_held() {
+        let budget = UnverifiedBudget::new(10);
+        let mut share = budget.share();
+        share.grow_to(8).unwrap();
+        assert_eq!(share.grow_to(usize::MAX), Err(Exhausted));
+        assert_eq!(budget.free(), 2);
+        drop(share);
+        assert_eq!(budget.free(), 10);
+    }
+}
