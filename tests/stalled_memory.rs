@@ -5,12 +5,13 @@
 //! route against a control route that collects the body with axum's `Bytes` extractor.
 
 mod common;
+#[path = "common/live_heap.rs"]
+mod live_heap;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::net::TcpStream;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -22,30 +23,11 @@ use bytes::Bytes;
 use clerk_webhooks::ClerkWebhookLayer;
 use common::*;
 use http_body::Frame;
+use live_heap::{live_bytes, LiveHeap};
 use tokio::sync::Notify;
 
-/// Live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::SeqCst);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::SeqCst);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::SeqCst);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: LiveHeap = LiveHeap;
 
 const CONNECTIONS: usize = 300;
 const ANNOUNCED: usize = 1024 * 1024;
@@ -110,7 +92,7 @@ fn server(stalled: Stalled) -> Router {
         .route(
             "/hook",
             post(ok)
-                .route_layer(ClerkWebhookLayer::new(verifier()))
+                .route_layer(ClerkWebhookLayer::new(verifier()).with_body_limit(ANNOUNCED))
                 .route_layer(axum::middleware::map_request(watch.clone())),
         )
         .route(
@@ -129,7 +111,7 @@ fn stall_connections(
     count: usize,
 ) -> (isize, Vec<TcpStream>) {
     let before_count = stalled.count.load(Ordering::SeqCst);
-    let before = LIVE.load(Ordering::SeqCst);
+    let before = live_bytes();
     let mut connections = Vec::with_capacity(count);
     for _ in 0..count {
         let mut stream = TcpStream::connect(address).unwrap();
@@ -148,7 +130,7 @@ fn stall_connections(
             stalled.changed.notified().await;
         }
     });
-    (LIVE.load(Ordering::SeqCst) - before, connections)
+    (live_bytes() - before, connections)
 }
 
 #[test]
