@@ -147,7 +147,7 @@ impl DeliveryQueue {
 /// that misses two is considered dead and its jobs go back to the queue.
 pub fn queue_config(endpoint: &str) -> QueueConfig {
     QueueConfig::default()
-        .queue(&format!("{QUEUE_PREFIX}:{endpoint}"))
+        .queue(format!("{QUEUE_PREFIX}:{endpoint}"))
         .idempotency_ttl(Some(DEFAULT_IDEMPOTENCY_TTL))
         .heartbeat_interval(Duration::from_secs(1))
 }
