@@ -164,6 +164,48 @@ async fn a_verified_body_that_is_not_an_envelope_is_invalid_payload() {
     assert_eq!(calls.0.load(Ordering::SeqCst), 0);
 }
 
+/// Issue 18, item 6: a route that only stores deliveries hands on every authentic envelope,
+/// including one whose data this version's model cannot read, with the delivery and the metadata
+/// and no typed event; what is not an envelope is still refused.
+#[tokio::test]
+async fn a_verify_only_layer_hands_on_every_authentic_envelope_untyped() {
+    async fn store(
+        delivery: Delivery,
+        meta: EventMeta,
+        event: Option<ClerkEvent>,
+        raw: Bytes,
+    ) -> Json<Value> {
+        Json(json!({
+            "svix_id": delivery.id(),
+            "instance_id": meta.instance_id,
+            "typed": event.is_some(),
+            "raw": String::from_utf8_lossy(&raw),
+        }))
+    }
+    let app = Router::new().route(
+        "/webhooks/clerk",
+        post(store).route_layer(ClerkWebhookLayer::new(verifier()).verify_only()),
+    );
+    let unsupported =
+        r#"{"type":"user.created","instance_id":"ins_1","data":{"id":"user_1","banned":"maybe"}}"#;
+    let (status, _, seen) = send(&app, signed("msg_1", NOW, unsupported)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        seen,
+        json!({"svix_id": "msg_1", "instance_id": "ins_1", "typed": false, "raw": unsupported})
+    );
+    for body in [
+        "not json",
+        "[1,2]",
+        r#"{"data":{}}"#,
+        r#"{"type":"user.created"}"#,
+    ] {
+        let (status, _, error) = send(&app, signed("msg_2", NOW, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error["error"], "invalid_payload", "{body}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_event_types_pass_through_with_their_data() {
     let (app, calls) = app();

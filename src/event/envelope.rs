@@ -95,12 +95,14 @@ pub fn parse_event(body: &[u8]) -> Result<(ClerkEvent, EventMeta), EventError> {
     parse_event_with(body, false)
 }
 
-/// [`parse_event`], or with `lenient`, a known type whose data does not fit becomes
-/// [`ClerkEvent::Unparsed`] with the raw data instead of an error.
-pub(crate) fn parse_event_with(
-    body: &[u8],
-    lenient: bool,
-) -> Result<(ClerkEvent, EventMeta), EventError> {
+/// Checks that a body is a webhook envelope (a JSON object with a string `type` and a `data`
+/// field) and reads its metadata, leaving `data` untyped: what a route that only stores deliveries
+/// needs to know.
+pub(crate) fn parse_envelope(body: &[u8]) -> Result<EventMeta, EventError> {
+    read_envelope(body).map(|(_, meta)| meta)
+}
+
+fn read_envelope(body: &[u8]) -> Result<(Envelope<'_>, EventMeta), EventError> {
     // Derived structs also accept JSON arrays; an envelope is always an object.
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     if first != Some(&b'{') {
@@ -108,15 +110,26 @@ pub(crate) fn parse_event_with(
             reason: "the body is not a JSON object".to_owned(),
         });
     }
-    let envelope: Envelope<'_> =
+    let mut envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|err| EventError::invalid_envelope(&err))?;
     let meta = EventMeta {
         timestamp: envelope.timestamp,
-        instance_id: envelope.instance_id,
+        instance_id: envelope.instance_id.take(),
         http_request: envelope
             .event_attributes
+            .take()
             .and_then(|attributes| attributes.http_request),
     };
+    Ok((envelope, meta))
+}
+
+/// [`parse_event`], or with `lenient`, a known type whose data does not fit becomes
+/// [`ClerkEvent::Unparsed`] with the raw data instead of an error.
+pub(crate) fn parse_event_with(
+    body: &[u8],
+    lenient: bool,
+) -> Result<(ClerkEvent, EventMeta), EventError> {
+    let (envelope, meta) = read_envelope(body)?;
     let event_type = envelope.event_type.as_ref();
     let raw = envelope.data.get();
     let event = match ClerkEvent::decode(event_type, &mut serde_json::Deserializer::from_str(raw)) {

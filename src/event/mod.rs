@@ -104,8 +104,8 @@ pub use common::{
     VerificationStatus,
 };
 pub use communication::{Email, SmsMessage};
-pub(crate) use envelope::parse_event_with;
 pub use envelope::HttpRequest;
+pub(crate) use envelope::{parse_envelope, parse_event_with};
 use error::EventError;
 pub use invitation::{Invitation, InvitationStatus, WaitlistEntry, WaitlistEntryStatus};
 pub use organization::{

@@ -37,11 +37,21 @@ pub enum UnsupportedEvents {
     PassAsUnparsed,
 }
 
+/// How much of a verified body the layer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parsing {
+    /// The envelope and the typed event.
+    Typed,
+    /// The envelope only: the route stores the delivery and a worker types it later.
+    EnvelopeOnly,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     pub(crate) body_limit: usize,
     pub(crate) unsupported: UnsupportedEvents,
+    pub(crate) parsing: Parsing,
     /// What was asked for with `with_unverified_budget`; the budget itself is at least the body
     /// limit.
     pub(crate) budget_bytes: usize,
@@ -54,6 +64,7 @@ impl Config {
             verifier,
             body_limit: DEFAULT_BODY_LIMIT,
             unsupported: UnsupportedEvents::default(),
+            parsing: Parsing::Typed,
             budget_bytes: super::DEFAULT_UNVERIFIED_BUDGET,
             budget: UnverifiedBudget::new(0),
         };

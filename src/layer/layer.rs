@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::config::{Config, UnsupportedEvents};
+use super::config::{Config, Parsing, UnsupportedEvents};
 use super::ClerkWebhook;
 use crate::secret::ConfigError;
 use crate::verify::Verifier;
@@ -120,6 +120,30 @@ impl ClerkWebhookLayer {
         let config = Arc::make_mut(&mut self.config);
         config.budget_bytes = bytes;
         config.renew_budget();
+        self
+    }
+
+    /// Verifies and checks the envelope, but does not type the event: for routes that store the
+    /// delivery and process it later, such as the [`queue`](crate#answer-fast-process-later)'s
+    /// `DeliveryQueue`.
+    ///
+    /// The signature, the headers and the body being a JSON webhook envelope (an object with a
+    /// string `type` and a `data` field) are checked as always; the event's data is not read, so
+    /// an authentic delivery this version's model cannot read is still handed on (and queued)
+    /// instead of being answered `422`: the worker parses it, with whatever model it has then.
+    /// The extensions hold [`Delivery`](crate::Delivery) and [`EventMeta`](crate::EventMeta), no
+    /// [`ClerkEvent`](crate::ClerkEvent).
+    ///
+    /// ```
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    ///
+    /// let layer = ClerkWebhookLayer::new(Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?))
+    ///     .verify_only();
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn verify_only(mut self) -> Self {
+        Arc::make_mut(&mut self.config).parsing = Parsing::EnvelopeOnly;
         self
     }
 

@@ -4,7 +4,7 @@
 //! 2. [`buffer_frame`] / [`body_failed`]: gather the body as it arrives, through the limit and
 //!    within the budget all unverified bodies share (503 `overloaded` beyond it);
 //! 3. [`accept`]: verify the signature over the raw bytes,
-//! 4. parse the envelope once,
+//! 4. parse the envelope once (and the typed event, unless the layer only verifies),
 //! 5. put the event, its metadata and the delivery in the extensions, with the same bytes as body.
 //!
 //! Until step 3 succeeds the request is hostile: it may cost only what it sent. The response
@@ -17,10 +17,10 @@ use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame};
 
 use super::buffer::{BodyBuffer, BufferError};
-use super::config::{Config, UnsupportedEvents};
+use super::config::{Config, Parsing, UnsupportedEvents};
 use super::rejection::{BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge};
 use super::{ResponseBody, WebhookBody, WebhookRejection};
-use crate::event::parse_event_with;
+use crate::event::{parse_envelope, parse_event_with};
 use crate::verify::VerifyError;
 use crate::BoxError;
 
@@ -120,18 +120,33 @@ pub(crate) fn accept(
             return Err(refusal);
         }
     };
-    let lenient = config.unsupported == UnsupportedEvents::PassAsUnparsed;
-    let (event, meta) =
-        parse_event_with(&body, lenient).map_err(|err| Refusal::new(err, &parts.headers))?;
-    log_accepted(&delivery, &event);
-    parts.extensions.insert(event);
+    let refuse = |err| Refusal::new(err, &parts.headers);
+    let meta = match config.parsing {
+        Parsing::Typed => {
+            let lenient = config.unsupported == UnsupportedEvents::PassAsUnparsed;
+            let (event, meta) = parse_event_with(&body, lenient).map_err(refuse)?;
+            log_accepted(&delivery, Some(&event));
+            parts.extensions.insert(event);
+            meta
+        }
+        Parsing::EnvelopeOnly => {
+            let meta = parse_envelope(&body).map_err(refuse)?;
+            log_accepted(&delivery, None);
+            meta
+        }
+    };
     parts.extensions.insert(meta);
     parts.extensions.insert(delivery);
     Ok(Request::from_parts(parts, WebhookBody::new(body)))
 }
 
+/// `event` is `None` on a route that does not type events.
 #[cfg(feature = "tracing")]
-fn log_accepted(delivery: &crate::Delivery, event: &crate::ClerkEvent) {
+fn log_accepted(delivery: &crate::Delivery, event: Option<&crate::ClerkEvent>) {
+    let Some(event) = event else {
+        tracing::debug!(svix_id = delivery.id(), "clerk webhook accepted");
+        return;
+    };
     if let crate::ClerkEvent::Unparsed(unparsed) = event {
         tracing::warn!(
             svix_id = delivery.id(),
@@ -149,7 +164,7 @@ fn log_accepted(delivery: &crate::Delivery, event: &crate::ClerkEvent) {
 }
 
 #[cfg(not(feature = "tracing"))]
-fn log_accepted(_delivery: &crate::Delivery, _event: &crate::ClerkEvent) {}
+fn log_accepted(_delivery: &crate::Delivery, _event: Option<&crate::ClerkEvent>) {}
 
 /// What the server can say about a signature that did not match, without the secret or the body:
 /// what was compared, and the likely cause where the request shows one.
