@@ -73,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     )
                     .await?,
                 )
-                .route_layer(ClerkWebhookLayer::from_env()?),
+                .route_layer(ClerkWebhookLayer::from_env()?.verify_only()),
             )
             .route(
                 "/inline",

@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let layer = ClerkWebhookLayer::from_env()?;
+    let layer = ClerkWebhookLayer::from_env()?.verify_only();
 
     for name in ["worker-1", "worker-2"] {
         let backoff = apalis::layers::retry::backoff::ExponentialBackoffMaker::new(

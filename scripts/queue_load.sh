@@ -19,7 +19,7 @@ trap 'kill "${SERVER_PID:-}" "${REDIS_PID:-}" 2>/dev/null || true; rm -rf "$WORK
 for tool in wrk redis-server; do
     command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install $tool"; exit 1; }
 done
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
 cargo build --release --example load_server --features queue -q
 wait_for_line "$WORK/redis.log" "Ready to accept"

@@ -15,7 +15,9 @@ use apalis::prelude::*;
 use axum::body::Body;
 use axum::routing::post_service;
 use axum::Router;
-use clerk_webhooks::queue::{queue_config, worker_storage, DeliveryQueue, QueuedDelivery};
+use clerk_webhooks::queue::{
+    queue_config, worker_storage, ConnectOptions, DeliveryQueue, QueueError, QueuedDelivery,
+};
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
 use common::{OTHER_SECRET, SECRET};
 use http::StatusCode;
@@ -37,14 +39,21 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// The route, on a throwaway Redis without an append-only file (allowed explicitly).
 async fn app(url: &str) -> Router {
     app_for(url, verifier()).await
 }
 
 /// The route of the endpoint whose secret `verifier` holds.
 async fn app_for(url: &str, verifier: Verifier) -> Router {
+    app_with(ConnectOptions::new(url).allow_non_durable(), verifier).await
+}
+
+async fn app_with(options: ConnectOptions, verifier: Verifier) -> Router {
     let layer = ClerkWebhookLayer::new(verifier).verify_only();
-    let queue = DeliveryQueue::connect(url, layer.endpoint()).await.unwrap();
+    let queue = DeliveryQueue::connect(options, layer.endpoint())
+        .await
+        .unwrap();
     Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer))
 }
 
@@ -274,7 +283,8 @@ async fn redis_down_is_503_and_nothing_is_lost_once_it_is_back() {
     let port = free_port();
     let server = RedisServer::start_durable_on(port, &dir);
     let url = server.url();
-    let app = app(&url).await;
+    // The default options: the durability check passes on a Redis with its append-only file.
+    let app = app_with(ConnectOptions::new(&url), verifier()).await;
 
     // Acknowledged before the outage: stored, not yet processed (no worker runs).
     assert_eq!(
@@ -283,9 +293,18 @@ async fn redis_down_is_503_and_nothing_is_lost_once_it_is_back() {
     );
 
     let port = server.stop();
-    let (status, answer) = deliver(&app, "msg_during", &body(2)).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer["error"], "queue_unavailable");
+    // Regression (issue 18, item 2): after the first failure, each delivery waited for the
+    // client's six reconnection attempts, about 9 s; the route answers within its deadline of
+    // about 2 s (the first attempt fails at once, the next ones wait for one reconnection).
+    for attempt in 0..3 {
+        let started = std::time::Instant::now();
+        let (status, answer) = deliver(&app, "msg_during", &body(2)).await;
+        let waited = started.elapsed();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer["error"], "queue_unavailable");
+        assert!(waited < Duration::from_secs(3), "the 503 took {waited:?}");
+        eprintln!("503 number {attempt} during the outage after {waited:?}");
+    }
 
     let _server = RedisServer::start_durable_on(port, &dir);
     // Svix retries the refused delivery; the connection comes back within a few attempts.
@@ -384,4 +403,44 @@ async fn a_delivery_the_model_cannot_read_is_still_queued_whole() {
     let job: QueuedDelivery = serde_json::from_str(&jobs[0]).unwrap();
     assert_eq!(job.body, unreadable, "the worker gets the body as sent");
     assert!(job.event().is_err(), "and parses it itself");
+}
+
+/// Issue 18, item 5: "durable before 2xx" needs Redis' append-only file. On a Redis without one,
+/// the route refuses to start, saying what to set; `allow_non_durable` accepts it explicitly.
+#[tokio::test]
+async fn a_redis_without_an_append_only_file_is_refused_unless_allowed() {
+    let server = RedisServer::start(); // appendonly no
+    let err = DeliveryQueue::connect(server.url().as_str(), "e")
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, QueueError::NotDurable { appendonly } if appendonly == "no"));
+    let message = err.to_string();
+    assert!(message.contains("appendonly yes"), "{message}");
+    let allowed = ConnectOptions::new(&server.url()).allow_non_durable();
+    assert!(DeliveryQueue::connect(allowed, "e").await.is_ok());
+}
+
+/// Issue 18, item 2: a Redis that accepts connections but answers nothing (frozen) is answered
+/// `503` within the route's deadline of about 2 s, and the route recovers when it thaws.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_is_a_503_within_the_deadline() {
+    let server = RedisServer::start();
+    let app = app(&server.url()).await;
+    server.freeze();
+    let started = std::time::Instant::now();
+    let (status, answer) = deliver(&app, "msg_frozen", &body(1)).await;
+    let waited = started.elapsed();
+    server.thaw();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["error"], "queue_unavailable");
+    assert!(waited < Duration::from_secs(3), "the 503 took {waited:?}");
+    eprintln!("503 from a frozen Redis after {waited:?}");
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = deliver(&app, "msg_frozen", &body(1)).await.0;
+        if status == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(status, StatusCode::OK);
 }

@@ -70,6 +70,24 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a Redis
+    /// stuck on a slow disk. `thaw` resumes it.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     pub fn stop(mut self) -> u16 {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,0 +1,39 @@
+//! The job: a verified delivery, losslessly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{parse_event, ClerkEvent, Delivery, EventError, EventMeta};
+
+/// A verified delivery as a job: everything Clerk sent, losslessly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueuedDelivery {
+    /// The `svix-id`: the same on every retry of the delivery.
+    pub id: String,
+    /// When this attempt was signed (`svix-timestamp`), Unix seconds.
+    pub timestamp: i64,
+    /// The body exactly as Clerk sent and signed it. It is text: a verified body parsed as a JSON
+    /// envelope before it was queued.
+    pub body: String,
+    /// The namespace of the endpoint that verified it ([`Delivery::endpoint`]); empty in a job
+    /// queued by a version that did not record it.
+    #[serde(default)]
+    pub endpoint: String,
+}
+
+impl QueuedDelivery {
+    /// The typed event and its metadata, parsed from the stored body with this version's model.
+    ///
+    /// # Errors
+    ///
+    /// As [`parse_event`]: a type this version knows whose data does not fit is
+    /// [`EventError::UnsupportedData`]; the raw body is still in [`body`](Self::body).
+    pub fn event(&self) -> Result<(ClerkEvent, EventMeta), EventError> {
+        parse_event(self.body.as_bytes())
+    }
+
+    /// The identity of the delivery, as the layer hands it to handlers.
+    pub fn delivery(&self) -> Delivery {
+        Delivery::new(&self.id, self.timestamp, &self.endpoint.as_str().into())
+    }
+}

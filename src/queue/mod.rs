@@ -1,0 +1,58 @@
+//! Answer fast, process later (cargo feature `queue`): verified deliveries handed to a durable
+//! [apalis-redis](https://docs.rs/apalis-redis) queue, answered 2xx only once the job is stored.
+//!
+//! Clerk's guides say it for every real app: verify, answer at once, and do the slow work (database
+//! sync, emails, third-party calls) in a background job, because a slow answer times out and Svix
+//! retries it. [`DeliveryQueue`] is the route's service behind [`ClerkWebhookLayer`](crate::ClerkWebhookLayer):
+//!
+//! ```no_run
+//! use axum::{routing::post_service, Router};
+//! use clerk_webhooks::queue::DeliveryQueue;
+//! use clerk_webhooks::ClerkWebhookLayer;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let layer = ClerkWebhookLayer::from_env()?.verify_only();
+//! // One queue per endpoint: its name carries the endpoint's namespace.
+//! let queue = DeliveryQueue::connect("redis://127.0.0.1:6379/", layer.endpoint()).await?;
+//! let app: Router = Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer));
+//! # Ok(()) }
+//! ```
+//!
+//! A worker consumes [`QueuedDelivery`] jobs with apalis (see the `queue_worker` example) and gets
+//! the typed event from [`QueuedDelivery::event`].
+//!
+//! - **Nothing is lost**: the job holds the `svix-id`, the timestamp and the verified body as sent,
+//!   so a field Clerk adds after this version reaches the worker; a `ClerkEvent` would keep only
+//!   what the model knows.
+//! - **Durable before 2xx**: the answer is `200` only once Redis has the job; if Redis cannot take
+//!   it the answer is `503 queue_unavailable` with `Retry-After`, and Svix delivers again later.
+//! - **One job per delivery**: the delivery's [`key`](Delivery::key) (endpoint and `svix-id`) is
+//!   the job's idempotency key, so a Svix retry, a dashboard replay or the same delivery reaching
+//!   two instances adds no second job. The key is kept for [`DEFAULT_IDEMPOTENCY_TTL`] (longer
+//!   than Svix retries).
+//! - **One queue per endpoint**: Svix sends the same `svix-id` to every endpoint subscribed to a
+//!   message; each endpoint's jobs go to a queue named after its namespace
+//!   ([`Verifier::endpoint`](crate::Verifier::endpoint)), so two apps or environments sharing one
+//!   Redis neither drop nor run each other's deliveries.
+
+//!
+//! The module, in the order a delivery goes through it: [`ConnectOptions`] (how the route and the
+//! workers reach Redis, and the durability check), [`DeliveryQueue`] (the route's service),
+//! [`QueuedDelivery`] (the job).
+
+mod connection;
+mod job;
+mod service;
+
+use std::time::Duration;
+
+pub use self::connection::{queue_config, worker_storage, ConnectOptions, QueueError};
+pub use self::job::QueuedDelivery;
+pub use self::service::{DeliveryQueue, ResponseFuture};
+
+/// How long a delivery's `svix-id` keeps a second job out: 3 days, longer than Svix's retry
+/// schedule (about 28 hours) with room for manual replays soon after.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);
+
+/// The start of every queue's name: an endpoint's queue is `clerk-webhooks:{endpoint}`.
+pub const QUEUE_PREFIX: &str = "clerk-webhooks";

@@ -1,0 +1,180 @@
+//! The route's service: store, then answer.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use apalis_core::backend::TaskSink;
+use apalis_core::task::builder::TaskBuilder;
+use apalis_redis::RedisStorage;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+use tower_service::Service;
+
+use super::connection::{queue_config, ConnectOptions, QueueError};
+use super::QueuedDelivery;
+use crate::response::{error_json, json_response, set_retry_after};
+use crate::Delivery;
+
+/// The route's service that stores each verified delivery as a [`QueuedDelivery`] job; place it
+/// behind [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) (with
+/// [`verify_only`](crate::ClerkWebhookLayer::verify_only), so that a delivery this version's model
+/// cannot read is queued too).
+#[derive(Clone)]
+pub struct DeliveryQueue {
+    storage: RedisStorage<QueuedDelivery>,
+    /// The longest a delivery waits for Redis before it is answered `503`.
+    deadline: Duration,
+}
+
+impl std::fmt::Debug for DeliveryQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryQueue")
+            .field("active_jobs", &self.storage.get_config().active_jobs_list())
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryQueue {
+    /// Connects to Redis (`options`, or a URL with the [defaults](ConnectOptions): a delivery is
+    /// answered `503` within about 2 seconds while Redis is unreachable), checks that Redis keeps
+    /// an append-only file, and stores jobs in the queue of `endpoint` ([`queue_config`](super::queue_config)):
+    /// pass [`ClerkWebhookLayer::endpoint`](crate::ClerkWebhookLayer::endpoint) of the layer in
+    /// front, and the same to [`worker_storage`](super::worker_storage) in the worker.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Redis`] when the URL is malformed or Redis cannot be reached at startup;
+    /// [`QueueError::NotDurable`] when Redis runs without `appendonly yes` (see
+    /// [`ConnectOptions::allow_non_durable`]).
+    pub async fn connect(
+        options: impl Into<ConnectOptions>,
+        endpoint: &str,
+    ) -> Result<Self, QueueError> {
+        let options = options.into();
+        let mut connection = options.connect().await?;
+        options.check_durable(&mut connection).await?;
+        Ok(Self {
+            storage: RedisStorage::new(connection).with_config(queue_config(endpoint)),
+            deadline: options.command_deadline(),
+        })
+    }
+
+    /// Uses an apalis-redis storage of your own (its queue name, connection and idempotency
+    /// settings); the worker must consume the same queue. No durability check is made.
+    pub fn new(storage: RedisStorage<QueuedDelivery>) -> Self {
+        Self {
+            storage,
+            deadline: ConnectOptions::new("").command_deadline(),
+        }
+    }
+}
+
+/// The response future of [`DeliveryQueue`].
+pub type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static>>;
+
+impl<B> Service<Request<B>> for DeliveryQueue
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let mut storage = self.storage.clone();
+        let deadline = self.deadline;
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let Some(delivery) = parts.extensions.get::<Delivery>().cloned() else {
+                return Ok(answer(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    error_json(
+                        "missing_webhook_layer",
+                        "DeliveryQueue runs behind ClerkWebhookLayer, which verifies deliveries",
+                    ),
+                ));
+            };
+            // The layer hands on the verified bytes in one frame: this does not wait on the client.
+            let bytes = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(err) => {
+                    return Ok(answer(
+                        StatusCode::BAD_REQUEST,
+                        error_json("body_error", &err.to_string()),
+                    ))
+                }
+            };
+            let Ok(text) = String::from_utf8(bytes.to_vec()) else {
+                return Ok(answer(
+                    StatusCode::BAD_REQUEST,
+                    error_json("invalid_payload", "the body is not UTF-8 JSON"),
+                ));
+            };
+            let job = QueuedDelivery {
+                id: delivery.id().to_owned(),
+                timestamp: delivery.timestamp(),
+                body: text,
+                endpoint: delivery.endpoint().to_owned(),
+            };
+            let task = TaskBuilder::new(job)
+                .idempotency_key(delivery.key())
+                .build();
+            // The connection's timeouts bound each attempt; this bounds the whole push.
+            let stored = match tokio::time::timeout(deadline, storage.push_task(task)).await {
+                Ok(pushed) => pushed.map_err(|err| err.to_string()),
+                Err(_) => Err(format!("Redis did not answer within {deadline:?}")),
+            };
+            match stored {
+                Ok(()) => {
+                    log_queued(delivery.id());
+                    let body = serde_json::json!({"queued": true, "svix_id": delivery.id()});
+                    Ok(answer(StatusCode::OK, body.to_string()))
+                }
+                Err(err) => {
+                    log_unavailable(delivery.id(), &err);
+                    let mut response = answer(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        error_json(
+                            "queue_unavailable",
+                            "the delivery could not be stored for processing; retry later",
+                        ),
+                    );
+                    set_retry_after(&mut response, Duration::from_secs(5));
+                    Ok(response)
+                }
+            }
+        })
+    }
+}
+
+fn answer(status: StatusCode, json: String) -> Response<Full<Bytes>> {
+    json_response(status, json).map(|body| Full::new(Bytes::from(body)))
+}
+
+#[cfg(feature = "tracing")]
+fn log_queued(id: &str) {
+    tracing::debug!(svix_id = id, "clerk webhook queued");
+}
+
+#[cfg(not(feature = "tracing"))]
+fn log_queued(_id: &str) {}
+
+#[cfg(feature = "tracing")]
+fn log_unavailable(id: &str, err: &dyn std::fmt::Display) {
+    tracing::error!(svix_id = id, error = %err, "clerk webhook queue unavailable; answered 503");
+}
+
+#[cfg(not(feature = "tracing"))]
+fn log_unavailable(_id: &str, _err: &dyn std::fmt::Display) {}
