@@ -13,18 +13,18 @@
 
 use std::time::Duration;
 
-use apalis::layers::retry::backoff::MakeBackoff;
-use apalis::layers::retry::{BackoffRetryPolicy, RetryPolicy};
 use apalis::prelude::*;
 use axum::http::StatusCode;
 use axum::routing::post_service;
 use axum::Router;
-use clerk_webhooks::queue::{worker_storage, DeliveryQueue, QueuedDelivery};
+use clerk_webhooks::queue::{
+    retry_policy, supervise, worker_storage, DeliveryQueue, QueuedDelivery, WorkerHealth,
+};
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
 use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
-/// The slow work. An `Err` is retried with exponential backoff; a delivery this version of the
+/// The slow work. An `Err` is retried with exponential backoff (for about 30 hours); a delivery this version of the
 /// model cannot read is not retried (it never will be readable) but kept in `job.body`.
 async fn process(job: QueuedDelivery) -> Result<(), BoxDynError> {
     let (event, _meta) = match job.event() {
@@ -58,23 +58,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let layer = ClerkWebhookLayer::from_env()?.verify_only();
 
+    let storage = worker_storage(&redis_url, layer.endpoint()).await?;
     for name in ["worker-1", "worker-2"] {
-        let backoff = apalis::layers::retry::backoff::ExponentialBackoffMaker::new(
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-            0.5,
-            apalis::layers::retry::HasherRng::default(),
-        )?
-        .make_backoff();
-        let policy: BackoffRetryPolicy<_> = RetryPolicy::retries(5).with_backoff(backoff);
-        let worker = WorkerBuilder::new(name)
-            .backend(worker_storage(&redis_url, layer.endpoint()).await?)
-            .retry(policy)
-            .build(process);
+        let storage = storage.clone();
         tokio::spawn(async move {
-            if let Err(err) = worker.run().await {
-                tracing::error!(%err, "worker stopped");
-            }
+            // Built again whenever Redis goes away; a health endpoint would read `health`.
+            let health = WorkerHealth::new();
+            supervise(&health, || {
+                WorkerBuilder::new(name)
+                    .backend(storage.clone())
+                    .on_event(health.listener())
+                    .retry(retry_policy())
+                    .build(process)
+                    .run()
+            })
+            .await;
         });
     }
 

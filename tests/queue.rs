@@ -16,7 +16,8 @@ use axum::body::Body;
 use axum::routing::post_service;
 use axum::Router;
 use clerk_webhooks::queue::{
-    queue_config, worker_storage, ConnectOptions, DeliveryQueue, QueueError, QueuedDelivery,
+    queue_config, retry_policy_with, supervise, worker_storage, ConnectOptions, DeliveryQueue,
+    QueueError, QueuedDelivery, WorkerHealth, DEFAULT_RETRIES,
 };
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
 use common::{OTHER_SECRET, SECRET};
@@ -443,4 +444,163 @@ async fn a_frozen_redis_is_a_503_within_the_deadline() {
         }
     }
     assert_eq!(status, StatusCode::OK);
+}
+
+/// How many ids the queue of the tests' endpoint has acknowledged as done.
+async fn done_count(url: &str) -> usize {
+    let mut redis = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    redis::cmd("SCARD")
+        .arg(queue_config(verifier().endpoint()).done_jobs_set())
+        .query_async(&mut redis)
+        .await
+        .unwrap_or(0)
+}
+
+/// Regression (issue 18, items 1 and 3): workers stopped for good about a second after Redis went
+/// away (`Failed to poll backend: broken pipe`) while the route kept answering 200, and jobs that
+/// had finished just before a Redis restart ran again. Supervised workers come back by themselves,
+/// each acknowledged delivery takes effect once, and the acknowledgements reach Redis within the
+/// documented window (one heartbeat) before it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervised_workers_survive_a_redis_restart_and_run_each_job_once() {
+    let dir = std::env::temp_dir().join(format!("clerk-webhooks-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let server = RedisServer::start_durable_on(port, &dir);
+    let url = server.url();
+    let app = app_with(ConnectOptions::new(&url), verifier()).await;
+    let effects = Effects::default();
+    let health = WorkerHealth::new();
+    let storage = worker_storage(url.as_str(), verifier().endpoint())
+        .await
+        .unwrap();
+    let supervisor = tokio::spawn({
+        let (effects, health) = (effects.clone(), health.clone());
+        async move {
+            supervise(&health, || {
+                WorkerBuilder::new("supervised")
+                    .backend(storage.clone())
+                    .data(effects.clone())
+                    .on_event(health.listener())
+                    .retry(RetryPolicy::retries(3))
+                    .build(process)
+                    .run()
+            })
+            .await
+        }
+    });
+
+    for n in 0..20 {
+        let (status, answer) = deliver(&app, &format!("msg_before_{n}"), &body(n)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    effects.wait_for(20).await;
+    let finished = std::time::Instant::now();
+    while done_count(&url).await < 20 {
+        assert!(
+            finished.elapsed() < Duration::from_secs(5),
+            "the acknowledgements did not reach Redis within a few heartbeats"
+        );
+        tokio::task::yield_now().await;
+    }
+    eprintln!(
+        "all 20 acknowledged {:?} after the last effect",
+        finished.elapsed()
+    );
+
+    // kill -9, then the same data directory on the same port.
+    server.stop();
+    while health.restarts() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let _server = RedisServer::start_durable_on(port, &dir);
+    for n in 0..20 {
+        let id = format!("msg_after_{n}");
+        let mut status = StatusCode::SERVICE_UNAVAILABLE;
+        for _ in 0..50 {
+            status = deliver(&app, &id, &body(n)).await.0;
+            if status == StatusCode::OK {
+                break;
+            }
+        }
+        assert_eq!(status, StatusCode::OK);
+    }
+    effects.wait_for(40).await;
+    let done = effects.done.lock().unwrap().clone();
+    let repeated: Vec<_> = done.iter().filter(|(_, count)| **count != 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "processed more than once: {repeated:?}"
+    );
+    assert_eq!(done.len(), 40);
+    assert!(health.beat_within(Duration::from_secs(5)), "{health:?}");
+    eprintln!(
+        "worker restarts: {}, last error: {:?}",
+        health.restarts(),
+        health.last_error()
+    );
+    supervisor.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (issue 18, item 4d): apalis-redis gives up on a job after 25 attempts, about 5
+/// minutes of its own rescheduling, so a database outage longer than that turned acknowledged
+/// deliveries into dead jobs. `retry_policy` spreads 22 retries over about 30 hours; here the same
+/// schedule compressed to milliseconds: a handler failing for 20 attempts (an outage longer than
+/// the old schedule lasted) still ends with the job done once and nothing dead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_of_the_handler_ends_with_nothing_dead() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let app = app(&url).await;
+    let effects = Effects::default();
+    effects
+        .flaky
+        .lock()
+        .unwrap()
+        .insert("msg_outage".to_owned(), 20);
+    let policy = retry_policy_with(
+        DEFAULT_RETRIES,
+        Duration::from_millis(5),
+        Duration::from_millis(40),
+    )
+    .unwrap();
+    let storage = worker_storage(url.as_str(), verifier().endpoint())
+        .await
+        .unwrap();
+    let worker = WorkerBuilder::new("patient")
+        .backend(storage)
+        .data(effects.clone())
+        .retry(policy)
+        .build(process);
+    let worker = tokio::spawn(async move {
+        let _ = worker.run().await;
+    });
+    assert_eq!(
+        deliver(&app, "msg_outage", &body(1)).await.0,
+        StatusCode::OK
+    );
+    effects.wait_for(1).await;
+    assert_eq!(effects.done.lock().unwrap().get("msg_outage"), Some(&1));
+    assert_eq!(
+        effects.flaky.lock().unwrap()["msg_outage"],
+        0,
+        "20 failed attempts first"
+    );
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let dead: usize = redis::cmd("SCARD")
+        .arg(queue_config(verifier().endpoint()).dead_jobs_set())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(dead, 0);
+    worker.abort();
 }

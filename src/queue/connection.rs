@@ -167,15 +167,23 @@ pub enum QueueError {
 /// The apalis-redis configuration [`DeliveryQueue::connect`](super::DeliveryQueue::connect) and
 /// [`worker_storage`] use for the jobs of `endpoint`: the queue `clerk-webhooks:{endpoint}`
 /// ([`QUEUE_PREFIX`]), idempotency keys kept [`DEFAULT_IDEMPOTENCY_TTL`], and a 1-second worker
-/// heartbeat. An idle apalis-redis worker looks for new jobs on each heartbeat (30 s by default),
-/// so the heartbeat is the longest a queued delivery waits for an idle worker. A worker that
-/// missed 10 heartbeats (apalis-redis 1.0's default), 10 seconds here, is considered dead and its
-/// jobs go back to the queue.
+/// heartbeat, taking one job at a time.
+///
+/// - An idle apalis-redis worker looks for new jobs on each heartbeat (30 s by default), so the
+///   heartbeat is the longest a queued delivery waits for an idle worker.
+/// - A finished job's acknowledgement goes to Redis on the worker's next poll: at the latest on
+///   its next heartbeat, so within about a second. A Redis restart inside that window runs the job
+///   again (effects are at least once: make them idempotent, or put them in the database inbox
+///   with the delivery id). Taking one job at a time keeps the window at one heartbeat even with a
+///   backlog (a worker holding a batch acknowledges nothing until the batch is through).
+/// - A worker that missed 10 heartbeats (apalis-redis 1.0's default), 10 seconds here, is
+///   considered dead and its jobs go back to the queue.
 pub fn queue_config(endpoint: &str) -> QueueConfig {
     QueueConfig::default()
         .queue(format!("{QUEUE_PREFIX}:{endpoint}"))
         .idempotency_ttl(Some(DEFAULT_IDEMPOTENCY_TTL))
         .heartbeat_interval(Duration::from_secs(1))
+        .batch_size(1)
 }
 
 /// Connects a storage for workers consuming the queue of `endpoint`, with the same connection

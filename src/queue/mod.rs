@@ -43,12 +43,16 @@
 mod connection;
 mod job;
 mod service;
+mod worker;
 
 use std::time::Duration;
 
 pub use self::connection::{queue_config, worker_storage, ConnectOptions, QueueError};
 pub use self::job::QueuedDelivery;
 pub use self::service::{DeliveryQueue, ResponseFuture};
+pub use self::worker::{
+    retry_policy, retry_policy_with, supervise, WorkerHealth, DEFAULT_RETRIES, MAX_RESTART_BACKOFF,
+};
 
 /// How long a delivery's `svix-id` keeps a second job out: 3 days, longer than Svix's retry
 /// schedule (about 28 hours) with room for manual replays soon after.
