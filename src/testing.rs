@@ -97,6 +97,41 @@ pub fn delivery(id: &str, timestamp: i64) -> Delivery {
     Delivery::new(id, timestamp, &std::sync::Arc::from("test"))
 }
 
+/// A [`QueuedDelivery`](crate::queue::QueuedDelivery) as the queue route stores it (feature
+/// `queue`), for calling a worker's job function directly: `body` as sent, the timestamp now, the
+/// [endpoint](Delivery::endpoint) `test`.
+///
+/// ```
+/// use clerk_webhooks::queue::QueuedDelivery;
+/// use clerk_webhooks::testing::{queued_delivery, sample};
+/// use clerk_webhooks::ClerkEvent;
+///
+/// /// The worker's job function under test.
+/// fn greet(job: &QueuedDelivery) -> Option<String> {
+///     match job.event().ok()?.0 {
+///         ClerkEvent::UserCreated(user) => Some(format!("welcome {}", user.id)),
+///         _ => None,
+///     }
+/// }
+///
+/// let body = std::str::from_utf8(sample("user.created").unwrap()).unwrap();
+/// let job = queued_delivery("msg_1", body);
+/// assert!(greet(&job).unwrap().starts_with("welcome user_"));
+/// ```
+#[cfg(feature = "queue")]
+pub fn queued_delivery(id: &str, body: &str) -> crate::queue::QueuedDelivery {
+    crate::queue::QueuedDelivery {
+        id: id.to_owned(),
+        timestamp: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+            }),
+        body: body.to_owned(),
+        endpoint: "test".to_owned(),
+    }
+}
+
 /// A POST of `body` signed by `verifier` now, with `content-type: application/json`, the three
 /// `svix-*` headers and a fresh `svix-id`, to `/webhooks/clerk`; ready for `oneshot` through a
 /// router or a service. [`SignedRequest`] chooses the rest.

@@ -2,6 +2,9 @@
 #![cfg(feature = "cli")]
 
 mod common;
+#[cfg(feature = "queue")]
+#[path = "common/redis_server.rs"]
+mod redis_server;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -335,4 +338,171 @@ fn bad_arguments_are_explained_and_exit_2() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("only http://"));
+}
+
+/// Marks the job of `svix_id` as apalis-redis 1.0 does when it gives up on it or finishes it
+/// (handle_results.lua): out of the scheduled set, into the dead or done set, with its status,
+/// result and time. The library's own tests kill jobs with real workers; this one checks the
+/// command's plumbing.
+#[cfg(feature = "queue")]
+async fn finish_job(
+    connection: &mut redis::aio::ConnectionManager,
+    endpoint: &str,
+    svix_id: &str,
+    status: &str,
+    done_at: u64,
+) -> String {
+    use clerk_webhooks::queue::{enqueue, queue_config, Enqueued, QueuedDelivery};
+    use redis::AsyncCommands;
+    let config = queue_config(endpoint);
+    let job: QueuedDelivery = serde_json::from_value(serde_json::json!({
+        "id": svix_id, "timestamp": T, "body": "{\"type\":\"user.created\",\"data\":{}}",
+        "endpoint": endpoint,
+    }))
+    .unwrap();
+    let key = job.delivery().key();
+    let outcome = enqueue(connection, &config, &job, &key).await.unwrap();
+    assert_eq!(outcome, Enqueued::New);
+    let id: String = connection
+        .get(format!("{}:{key}", config.idempotency_key_set()))
+        .await
+        .unwrap();
+    let set = if status == "Done" {
+        config.done_jobs_set()
+    } else {
+        config.dead_jobs_set()
+    };
+    let result = if status == "Done" {
+        r#"{"Ok":null}"#.to_owned()
+    } else {
+        format!(r#"{{"Err":"AbortError: boom for {svix_id}"}}"#)
+    };
+    redis::pipe()
+        .zrem(config.scheduled_jobs_set(), &id)
+        .sadd(set, &id)
+        .hset_multiple(
+            format!("{}:{id}", config.job_meta_hash()),
+            &[
+                ("status", status.to_owned()),
+                ("attempts", "1".to_owned()),
+                ("result", result),
+                ("done_at", done_at.to_string()),
+            ],
+        )
+        .exec_async(connection)
+        .await
+        .unwrap();
+    id
+}
+
+#[cfg(feature = "queue")]
+#[test]
+fn queue_lists_requeues_and_sweeps_jobs() {
+    use redis::AsyncCommands;
+    let server = redis_server::RedisServer::start();
+    let url = server.url();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let endpoint = "cli-test";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut connection = runtime.block_on(async {
+        redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection_manager()
+            .await
+            .unwrap()
+    });
+    let (first, second) = runtime.block_on(async {
+        let first = finish_job(&mut connection, endpoint, "msg_1", "Killed", now).await;
+        let second = finish_job(&mut connection, endpoint, "msg_2", "Failed", now).await;
+        finish_job(
+            &mut connection,
+            endpoint,
+            "msg_old",
+            "Done",
+            now - 48 * 3600,
+        )
+        .await;
+        finish_job(&mut connection, endpoint, "msg_new", "Done", now).await;
+        (first, second)
+    });
+    let target = ["--redis", url.as_str(), "--endpoint", endpoint];
+    let queue = |args: &[&str]| {
+        let mut all = vec!["queue"];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+
+    let output = queue(&[&["dead"][..], &target].concat());
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("2 dead job(s) in the queue of cli-test"),
+        "{text}"
+    );
+    assert!(text.contains(&first) && text.contains(&second), "{text}");
+    assert!(
+        text.contains("svix-id msg_1") && text.contains("Killed"),
+        "{text}"
+    );
+    assert!(text.contains("AbortError: boom for msg_2"), "{text}");
+
+    let output = queue(&[&["requeue"][..], &target, &[first.as_str()]].concat());
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains(&format!("requeued {first}")), "{text}");
+    // Not dead any more.
+    let output = queue(&[&["requeue"][..], &target, &[first.as_str()]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("not requeued"));
+
+    let output = queue(&[&["requeue"][..], &target, &["--all"]].concat());
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("requeued 1 dead job(s)"), "{text}");
+    let output = queue(&[&["dead"][..], &target].concat());
+    assert!(stdout(&output).contains("0 dead job(s)"));
+    let config = clerk_webhooks::queue::queue_config(endpoint);
+    let active: Vec<String> = runtime.block_on(async {
+        connection
+            .lrange(config.active_jobs_list(), 0, -1)
+            .await
+            .unwrap()
+    });
+    assert_eq!(active, vec![first.clone(), second.clone()]);
+
+    let output = queue(&[&["sweep"][..], &target, &["--older-than-hours", "24"]].concat());
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("swept 1 job(s)"), "{text}");
+    let jobs: usize =
+        runtime.block_on(async { connection.hlen(config.job_data_hash()).await.unwrap() });
+    assert_eq!(
+        jobs, 3,
+        "the old finished job's data is gone, the others stay"
+    );
+
+    // The namespace derived from the secret, as the server derives it.
+    let output = queue(&["dead", "--redis", url.as_str(), "--secret", SECRET]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("in the queue of {}", verifier().endpoint())),
+        "{text}"
+    );
+
+    // Neither a task id nor --all; no Redis.
+    let output = queue(&[&["requeue"][..], &target].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let output = queue(&[
+        "dead",
+        "--redis",
+        "redis://127.0.0.1:1/",
+        "--endpoint",
+        endpoint,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach Redis"));
 }

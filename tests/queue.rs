@@ -604,3 +604,38 @@ async fn a_long_outage_of_the_handler_ends_with_nothing_dead() {
     assert_eq!(dead, 0);
     worker.abort();
 }
+
+/// Issue 18, item 4a: the route's answer says what happened to the delivery: a new job, a job
+/// already waiting, or a delivery already processed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_route_answers_queued_already_queued_then_done() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let app = app(&url).await;
+    let status_of = |answer: Value| answer["status"].as_str().unwrap_or_default().to_owned();
+    let (status, answer) = deliver(&app, "msg_states", &body(1)).await;
+    assert_eq!(
+        (status, status_of(answer)),
+        (StatusCode::OK, "queued".into())
+    );
+    let (status, answer) = deliver(&app, "msg_states", &body(1)).await;
+    assert_eq!(
+        (status, status_of(answer)),
+        (StatusCode::OK, "already_queued".into())
+    );
+    let effects = Effects::default();
+    let worker = start_worker("states", &url, &effects, Duration::from_secs(1)).await;
+    effects.wait_for(1).await;
+    let finished = std::time::Instant::now();
+    while done_count(&url).await < 1 {
+        assert!(
+            finished.elapsed() < Duration::from_secs(5),
+            "never acknowledged"
+        );
+        tokio::task::yield_now().await;
+    }
+    let (status, answer) = deliver(&app, "msg_states", &body(1)).await;
+    assert_eq!((status, status_of(answer)), (StatusCode::OK, "done".into()));
+    assert_eq!(effects.done.lock().unwrap()["msg_states"], 1);
+    worker.abort();
+}

@@ -36,6 +36,12 @@ async fn hand_written(headers: HeaderMap, body: Bytes) -> StatusCode {
     }
 }
 
+/// What a queue route does behind `verify_only`: takes the verified bytes as they are.
+async fn store(body: Bytes) -> StatusCode {
+    black_box(body);
+    StatusCode::OK
+}
+
 async fn unverified(body: Bytes) -> StatusCode {
     black_box(serde_json::from_slice::<Value>(&body).ok());
     StatusCode::OK
@@ -56,7 +62,11 @@ fn layer(c: &mut Criterion) {
     let app = Router::new()
         .route(
             "/layer",
-            post(typed).route_layer(ClerkWebhookLayer::new(verifier)),
+            post(typed).route_layer(ClerkWebhookLayer::new(verifier.clone())),
+        )
+        .route(
+            "/verify-only",
+            post(store).route_layer(ClerkWebhookLayer::new(verifier).verify_only()),
         )
         .route("/svix", post(hand_written))
         .route("/unverified", post(unverified));
@@ -73,6 +83,10 @@ fn layer(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, path) in [
         ("ClerkWebhookLayer + typed ClerkEvent", "/layer"),
+        (
+            "ClerkWebhookLayer::verify_only + raw body (queue route)",
+            "/verify-only",
+        ),
         ("hand-written svix verify + Value", "/svix"),
         ("no verification, Value", "/unverified"),
     ] {

@@ -1,5 +1,6 @@
 //! `clerk-webhooks`: send signed sample deliveries to a local endpoint, sign bodies, and explain why
-//! a captured delivery does not verify. Install with `cargo install clerk-webhooks --features cli`.
+//! a captured delivery does not verify; with the `queue` feature, list, re-queue and sweep the jobs
+//! of an endpoint's queue. Install with `cargo install clerk-webhooks --features cli`.
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Write};
@@ -60,6 +61,13 @@ enum Command {
     Verify(VerifyArgs),
     /// List the event types that have a sample body.
     Samples,
+    /// Look after the queue of an endpoint (feature `queue`): list dead jobs, queue them again,
+    /// sweep finished ones.
+    #[cfg(feature = "queue")]
+    Queue {
+        #[command(subcommand)]
+        command: queue::QueueCommand,
+    },
 }
 
 #[derive(Args)]
@@ -148,6 +156,8 @@ fn main() -> ExitCode {
                 .for_each(|event_type| println!("{event_type}"));
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "queue")]
+        Command::Queue { command } => queue::run(&command),
     };
     result.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -584,5 +594,195 @@ fn unix(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// `clerk-webhooks queue ...`: the recovery API of `clerk_webhooks::queue` for operators.
+#[cfg(feature = "queue")]
+mod queue {
+    use std::process::ExitCode;
+    use std::time::Duration;
+
+    use clap::{Args, Subcommand};
+    use clerk_webhooks::queue::{
+        dead_jobs, requeue_all_dead, requeue_dead, sweep_done, DEFAULT_DONE_RETENTION,
+    };
+    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+    #[derive(Subcommand)]
+    pub(crate) enum QueueCommand {
+        /// List the jobs apalis gave up on (out of attempts, or killed): task id, svix-id,
+        /// status, attempts, when, last error.
+        ///
+        /// Example: clerk-webhooks queue dead --redis redis://127.0.0.1:6379/ --endpoint myapp
+        Dead(Target),
+        /// Queue dead jobs again, attempts reset: one by its task id, or all of them with --all.
+        ///
+        /// Example: clerk-webhooks queue requeue --redis redis://127.0.0.1:6379/ --endpoint myapp --all
+        Requeue {
+            #[command(flatten)]
+            target: Target,
+            /// Every dead job of the queue.
+            #[arg(long, conflicts_with = "task_id", required_unless_present = "task_id")]
+            all: bool,
+            /// The task id of one dead job (as `queue dead` lists it).
+            #[arg(value_name = "TASK_ID")]
+            task_id: Option<String>,
+        },
+        /// Delete the jobs that finished successfully longer ago than the retention (their data
+        /// and metadata); waiting, running, retrying and dead jobs are never touched.
+        ///
+        /// Example: clerk-webhooks queue sweep --redis redis://127.0.0.1:6379/ --endpoint myapp
+        Sweep {
+            #[command(flatten)]
+            target: Target,
+            /// Keep finished jobs this many hours. Default: 168 (7 days).
+            #[arg(long, value_name = "HOURS")]
+            older_than_hours: Option<u64>,
+        },
+    }
+
+    /// Which queue: the Redis and the endpoint.
+    #[derive(Args)]
+    pub(crate) struct Target {
+        /// The queue's Redis. Default: the REDIS_URL environment variable.
+        #[arg(long, value_name = "URL")]
+        redis: Option<String>,
+        /// The endpoint's namespace, as your server's `layer.endpoint()` (or
+        /// `Verifier::with_endpoint`) names it. Default: the one derived from the signing secret
+        /// (--secret or the environment), as the server derives it.
+        #[arg(long, value_name = "ENDPOINT")]
+        endpoint: Option<String>,
+        /// The endpoint's signing secret (whsec_...), to derive its namespace. Default: the
+        /// environment.
+        #[arg(long, value_name = "SECRET", conflicts_with = "endpoint")]
+        secret: Vec<String>,
+    }
+
+    impl Target {
+        fn endpoint(&self) -> Result<String, String> {
+            match &self.endpoint {
+                Some(endpoint) => Ok(endpoint.clone()),
+                None => Ok(super::verifier_of(&super::secrets(&self.secret)?)
+                    .endpoint()
+                    .to_owned()),
+            }
+        }
+
+        async fn connect(&self) -> Result<ConnectionManager, String> {
+            let url = match &self.redis {
+                Some(url) => url.clone(),
+                None => std::env::var("REDIS_URL")
+                    .ok()
+                    .filter(|url| !url.trim().is_empty())
+                    .ok_or("no Redis: pass --redis URL or set REDIS_URL")?,
+            };
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(5)))
+                .set_response_timeout(Some(Duration::from_secs(30)))
+                .set_number_of_retries(1);
+            // The URL may hold a password: errors name the problem, not the URL.
+            redis::Client::open(url.as_str())
+                .map_err(|err| format!("the Redis URL is not valid: {err}"))?
+                .get_connection_manager_with_config(config)
+                .await
+                .map_err(|err| format!("cannot reach Redis: {err}"))
+        }
+    }
+
+    pub(crate) fn run(command: &QueueCommand) -> Result<ExitCode, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| format!("cannot start the runtime: {err}"))?;
+        runtime.block_on(async {
+            match command {
+                QueueCommand::Dead(target) => dead(target).await,
+                QueueCommand::Requeue {
+                    target,
+                    all,
+                    task_id,
+                } => requeue(target, *all, task_id.as_deref()).await,
+                QueueCommand::Sweep {
+                    target,
+                    older_than_hours,
+                } => sweep(target, *older_than_hours).await,
+            }
+        })
+    }
+
+    async fn dead(target: &Target) -> Result<ExitCode, String> {
+        let endpoint = target.endpoint()?;
+        let mut connection = target.connect().await?;
+        let jobs = dead_jobs(&mut connection, &endpoint)
+            .await
+            .map_err(|err| err.to_string())?;
+        println!("{} dead job(s) in the queue of {endpoint}", jobs.len());
+        for job in jobs {
+            let error = job
+                .error
+                .as_deref()
+                .unwrap_or("-")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            println!(
+                "{}\tsvix-id {}\t{}\tattempts {}\tdied at {}\t{error}",
+                job.task_id,
+                job.svix_id.as_deref().unwrap_or("-"),
+                job.status.as_deref().unwrap_or("-"),
+                job.attempts
+                    .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+                job.died_at
+                    .map_or_else(|| "-".to_owned(), |at| at.to_string()),
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    async fn requeue(
+        target: &Target,
+        all: bool,
+        task_id: Option<&str>,
+    ) -> Result<ExitCode, String> {
+        let endpoint = target.endpoint()?;
+        let mut connection = target.connect().await?;
+        if all {
+            let count = requeue_all_dead(&mut connection, &endpoint)
+                .await
+                .map_err(|err| err.to_string())?;
+            println!("requeued {count} dead job(s) in the queue of {endpoint}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let task_id = task_id.ok_or("give a TASK_ID or --all")?;
+        let requeued = requeue_dead(&mut connection, &endpoint, task_id)
+            .await
+            .map_err(|err| err.to_string())?;
+        if requeued {
+            println!("requeued {task_id}");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            println!(
+                "not requeued: {task_id} is not a dead job of the queue of {endpoint} (or its data \
+                 is gone, or its delivery has since got a new job)"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+
+    async fn sweep(target: &Target, older_than_hours: Option<u64>) -> Result<ExitCode, String> {
+        let endpoint = target.endpoint()?;
+        let retention = older_than_hours.map_or(DEFAULT_DONE_RETENTION, |hours| {
+            Duration::from_secs(hours.saturating_mul(3600))
+        });
+        let mut connection = target.connect().await?;
+        let swept = sweep_done(&mut connection, &endpoint, retention)
+            .await
+            .map_err(|err| err.to_string())?;
+        println!(
+            "swept {swept} job(s) finished more than {} hour(s) ago from the queue of {endpoint}",
+            retention.as_secs() / 3600
+        );
+        Ok(ExitCode::SUCCESS)
     }
 }

@@ -26,7 +26,7 @@
 //!   what the model knows.
 //! - **Durable before 2xx**: the answer is `200` only once Redis has the job; if Redis cannot take
 //!   it the answer is `503 queue_unavailable` with `Retry-After`, and Svix delivers again later.
-//! - **One job per delivery**: the delivery's [`key`](Delivery::key) (endpoint and `svix-id`) is
+//! - **One job per delivery**: the delivery's [`key`](crate::Delivery::key) (endpoint and `svix-id`) is
 //!   the job's idempotency key, so a Svix retry, a dashboard replay or the same delivery reaching
 //!   two instances adds no second job. The key is kept for [`DEFAULT_IDEMPOTENCY_TTL`] (longer
 //!   than Svix retries).
@@ -42,6 +42,7 @@
 
 mod connection;
 mod job;
+mod recovery;
 mod service;
 mod worker;
 
@@ -49,6 +50,10 @@ use std::time::Duration;
 
 pub use self::connection::{queue_config, worker_storage, ConnectOptions, QueueError};
 pub use self::job::QueuedDelivery;
+pub use self::recovery::{
+    dead_jobs, enqueue, requeue_all_dead, requeue_dead, sweep_done, DeadJob, Enqueued,
+    DEFAULT_DONE_RETENTION,
+};
 pub use self::service::{DeliveryQueue, ResponseFuture};
 pub use self::worker::{
     retry_policy, retry_policy_with, supervise, WorkerHealth, DEFAULT_RETRIES, MAX_RESTART_BACKOFF,

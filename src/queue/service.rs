@@ -6,8 +6,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use apalis_core::backend::TaskSink;
-use apalis_core::task::builder::TaskBuilder;
 use apalis_redis::RedisStorage;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -16,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use tower_service::Service;
 
 use super::connection::{queue_config, ConnectOptions, QueueError};
+use super::recovery::{enqueue, Enqueued};
 use super::QueuedDelivery;
 use crate::response::{error_json, json_response, set_retry_after};
 use crate::Delivery;
@@ -128,18 +127,21 @@ where
                 body: text,
                 endpoint: delivery.endpoint().to_owned(),
             };
-            let task = TaskBuilder::new(job)
-                .idempotency_key(delivery.key())
-                .build();
-            // The connection's timeouts bound each attempt; this bounds the whole push.
-            let stored = match tokio::time::timeout(deadline, storage.push_task(task)).await {
-                Ok(pushed) => pushed.map_err(|err| err.to_string()),
+            let mut connection = storage.get_connection().clone();
+            let key = delivery.key();
+            let enqueued = enqueue(&mut connection, storage.get_config(), &job, &key);
+            // The connection's timeouts bound each command; this bounds the whole enqueue (a
+            // push, and a look at the existing job when the delivery was queued before).
+            let stored = match tokio::time::timeout(deadline, enqueued).await {
+                Ok(outcome) => outcome.map_err(|err| err.to_string()),
                 Err(_) => Err(format!("Redis did not answer within {deadline:?}")),
             };
             match stored {
-                Ok(()) => {
-                    log_queued(delivery.id());
-                    let body = serde_json::json!({"queued": true, "svix_id": delivery.id()});
+                Ok(outcome) => {
+                    log_queued(delivery.id(), outcome);
+                    // `queued`: the delivery is in the queue's hands; `status` says how.
+                    let body = serde_json::json!({"queued": true, "status": outcome.as_str(),
+                        "svix_id": delivery.id()});
                     Ok(answer(StatusCode::OK, body.to_string()))
                 }
                 Err(err) => {
@@ -164,12 +166,22 @@ fn answer(status: StatusCode, json: String) -> Response<Full<Bytes>> {
 }
 
 #[cfg(feature = "tracing")]
-fn log_queued(id: &str) {
-    tracing::debug!(svix_id = id, "clerk webhook queued");
+fn log_queued(id: &str, outcome: Enqueued) {
+    match outcome {
+        Enqueued::Requeued => tracing::info!(
+            svix_id = id,
+            "clerk webhook replayed: its dead job is queued again"
+        ),
+        _ => tracing::debug!(
+            svix_id = id,
+            status = outcome.as_str(),
+            "clerk webhook queued"
+        ),
+    }
 }
 
 #[cfg(not(feature = "tracing"))]
-fn log_queued(_id: &str) {}
+fn log_queued(_id: &str, _outcome: Enqueued) {}
 
 #[cfg(feature = "tracing")]
 fn log_unavailable(id: &str, err: &dyn std::fmt::Display) {

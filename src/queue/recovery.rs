@@ -1,0 +1,516 @@
+//! What happens to a delivery after its job: the answer a replay gets, dead jobs brought back, and
+//! finished jobs swept away.
+//!
+//! apalis-redis keeps a job's idempotency key (the delivery's [`key`](crate::Delivery::key)) until
+//! it expires, whatever became of the job. A replay of a delivery whose job died (it failed 25
+//! times, or was killed) would be answered as if it were queued while nothing runs, and finished
+//! jobs would stay in Redis forever. This module reads and changes apalis-redis 1.0's keys
+//! directly, each change in one Lua script so that a worker never sees half of it:
+//!
+//! - `{queue}:data` (job id → the job's JSON) and `{queue}:meta:{id}` (attempts, status, ...);
+//! - `{queue}:active` (a list of ids ready to run), `{queue}:signal`, `{queue}:scheduled`;
+//! - `{queue}:done` and `{queue}:dead` (sets of ids), `{queue}:idempotency:{key}` (→ the id).
+
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use apalis_core::task::builder::TaskBuilder;
+use apalis_redis::Config as QueueConfig;
+use redis::aio::ConnectionLike;
+use redis::Script;
+
+use super::connection::{queue_config, QueueError};
+use super::QueuedDelivery;
+
+/// How long [`sweep_done`] keeps a finished job by default: 7 days, longer than the idempotency key
+/// ([`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 3 days), so a finished job can be
+/// looked at for a week and a replay within the key's life is still answered "done" from it.
+pub const DEFAULT_DONE_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// What [`enqueue`] did with a delivery: the queue route says it in its answer, so a replay from
+/// Clerk's dashboard no longer reads "queued" when nothing will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Enqueued {
+    /// A new job: the first time this delivery reached the queue (or its idempotency key had
+    /// expired).
+    New,
+    /// The delivery already has a job that has not finished: waiting, running, or waiting for a
+    /// retry. Nothing was added; that job will do the work.
+    AlreadyQueued,
+    /// The delivery's job already ran to success (or was swept after it did). Nothing was added.
+    Done,
+    /// The delivery's job had died (failed until apalis gave up, or was killed): the same job was
+    /// queued again with its attempts reset, so the replay is processed.
+    Requeued,
+}
+
+impl Enqueued {
+    /// A stable word for answers and logs: `queued`, `already_queued`, `done` or `requeued`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::New => "queued",
+            Self::AlreadyQueued => "already_queued",
+            Self::Done => "done",
+            Self::Requeued => "requeued",
+        }
+    }
+}
+
+impl std::fmt::Display for Enqueued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job that apalis gave up on, as [`dead_jobs`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadJob {
+    /// The apalis task id: what [`requeue_dead`] takes.
+    pub task_id: String,
+    /// The delivery's `svix-id`, when the job's data is still there and readable.
+    pub svix_id: Option<String>,
+    /// How many attempts were made.
+    pub attempts: Option<u32>,
+    /// apalis' last status: `Failed` (out of attempts) or `Killed` (aborted).
+    pub status: Option<String>,
+    /// The last error the worker returned, when apalis stored it.
+    pub error: Option<String>,
+    /// When it died, Unix seconds.
+    pub died_at: Option<u64>,
+}
+
+/// Stores `job` under the idempotency `key` (the delivery's [`key`](crate::Delivery::key)) in the
+/// queue of `config`, and says what happened: a new job, one already queued or done, or a dead job
+/// queued again. This is what the queue route does with each verified delivery.
+///
+/// A new job is stored exactly as apalis-redis stores one (`apalis_redis::queries::push_tasks`).
+/// When the key already names a job, one Lua script looks at that job and, if it is in the dead
+/// set, puts it back on the active list with its attempts reset (and its data replaced by `job`
+/// if it was deleted), atomically: two replays at once queue it once.
+///
+/// ```no_run
+/// use clerk_webhooks::queue::{enqueue, queue_config, Enqueued, QueuedDelivery};
+///
+/// # async fn run(mut connection: redis::aio::ConnectionManager, job: QueuedDelivery) -> Result<(), Box<dyn std::error::Error>> {
+/// let key = job.delivery().key();
+/// let outcome = enqueue(&mut connection, &queue_config(&job.endpoint), &job, &key).await?;
+/// println!("{}: {outcome}", job.id);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`QueueError::Redis`] when Redis cannot be reached or refuses a command.
+pub async fn enqueue<C>(
+    connection: &mut C,
+    config: &QueueConfig,
+    job: &QueuedDelivery,
+    key: &str,
+) -> Result<Enqueued, QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    let payload = serde_json::to_vec(job).map_err(other_error)?;
+    // The key can expire between the push that found it and the look-up; the second push then
+    // claims it. A third round is not needed unless a key lives less than a round trip.
+    for _ in 0..3 {
+        let task = TaskBuilder::new(payload.clone())
+            .idempotency_key(key)
+            .build();
+        let (enqueued, scheduled) =
+            apalis_redis::queries::push_tasks(connection, config, std::slice::from_ref(&task))
+                .await
+                .map_err(apalis_error)?;
+        if enqueued + scheduled > 0 {
+            return Ok(Enqueued::New);
+        }
+        let (state, _id): (String, String) = recover(config)
+            .arg("key")
+            .arg(key)
+            .arg(&payload[..])
+            .invoke_async(connection)
+            .await?;
+        match state.as_str() {
+            "missing" => continue,
+            "requeued" => return Ok(Enqueued::Requeued),
+            "done" | "gone" => return Ok(Enqueued::Done),
+            _ => return Ok(Enqueued::AlreadyQueued),
+        }
+    }
+    Ok(Enqueued::AlreadyQueued)
+}
+
+/// The dead jobs of `endpoint`'s queue: jobs apalis gave up on (out of attempts after failing, or
+/// killed), which nothing will run again unless they are re-queued ([`requeue_dead`]). A
+/// delivery whose job died is also re-queued when Svix or the dashboard sends it again.
+///
+/// ```no_run
+/// use clerk_webhooks::queue::dead_jobs;
+///
+/// # async fn run(mut connection: redis::aio::ConnectionManager) -> Result<(), Box<dyn std::error::Error>> {
+/// for job in dead_jobs(&mut connection, "myapp-production").await? {
+///     println!("{} {:?} {:?}", job.task_id, job.svix_id, job.error);
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`QueueError::Redis`] when Redis cannot be reached or refuses a command.
+pub async fn dead_jobs<C>(connection: &mut C, endpoint: &str) -> Result<Vec<DeadJob>, QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    let config = queue_config(endpoint);
+    let ids = members(connection, &config.dead_jobs_set()).await?;
+    let mut jobs = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(100) {
+        let mut pipe = redis::pipe();
+        for id in chunk {
+            pipe.cmd("HGET").arg(config.job_data_hash()).arg(id);
+            pipe.cmd("HGETALL")
+                .arg(format!("{}:{id}", config.job_meta_hash()));
+        }
+        let replies: Vec<redis::Value> = pipe.query_async(connection).await?;
+        for (id, pair) in chunk.iter().zip(replies.chunks(2)) {
+            let data: Option<Vec<u8>> = pair
+                .first()
+                .and_then(|value| redis::from_redis_value_ref(value).ok())
+                .flatten();
+            let meta: std::collections::HashMap<String, String> = pair
+                .get(1)
+                .and_then(|value| redis::from_redis_value_ref(value).ok())
+                .unwrap_or_default();
+            jobs.push(DeadJob {
+                task_id: id.clone(),
+                svix_id: data
+                    .and_then(|data| serde_json::from_slice::<QueuedDelivery>(&data).ok())
+                    .map(|job| job.id),
+                attempts: meta.get("attempts").and_then(|n| n.parse().ok()),
+                status: meta.get("status").cloned(),
+                error: meta.get("result").map(|result| last_error(result)),
+                died_at: meta.get("done_at").and_then(|at| at.parse().ok()),
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Queues the dead job `task_id` of `endpoint`'s queue again, with its attempts reset: after the
+/// cause of its failures is fixed (a database back, a bug deployed away). Its delivery's
+/// idempotency key is renewed, so a replay meanwhile adds no second job.
+///
+/// ```no_run
+/// use clerk_webhooks::queue::requeue_dead;
+///
+/// # async fn run(mut connection: redis::aio::ConnectionManager) -> Result<(), Box<dyn std::error::Error>> {
+/// let requeued = requeue_dead(&mut connection, "myapp-production", "01J0000000000000000000000").await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`QueueError::Redis`] when Redis cannot be reached or refuses a command.
+///
+/// Returns `false`, changing nothing, when `task_id` is not a dead job of this queue, when its
+/// data is gone, or when its delivery has since got another job (its key expired and the delivery
+/// came again): re-queuing it would process the delivery twice.
+pub async fn requeue_dead<C>(
+    connection: &mut C,
+    endpoint: &str,
+    task_id: &str,
+) -> Result<bool, QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    let config = queue_config(endpoint);
+    let (state, _id): (String, String) = recover(&config)
+        .arg("id")
+        .arg(task_id)
+        .arg("")
+        .invoke_async(connection)
+        .await?;
+    Ok(state == "requeued")
+}
+
+/// Queues every dead job of `endpoint`'s queue again ([`requeue_dead`] each) and says how many
+/// were.
+///
+/// ```no_run
+/// use clerk_webhooks::queue::requeue_all_dead;
+///
+/// # async fn run(mut connection: redis::aio::ConnectionManager) -> Result<(), Box<dyn std::error::Error>> {
+/// let count = requeue_all_dead(&mut connection, "myapp-production").await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`QueueError::Redis`] when Redis cannot be reached or refuses a command; the jobs re-queued
+/// before it stay queued.
+pub async fn requeue_all_dead<C>(connection: &mut C, endpoint: &str) -> Result<usize, QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    let config = queue_config(endpoint);
+    let ids = members(connection, &config.dead_jobs_set()).await?;
+    let mut requeued = 0;
+    for id in ids {
+        if requeue_dead(connection, endpoint, &id).await? {
+            requeued += 1;
+        }
+    }
+    Ok(requeued)
+}
+
+/// Deletes the jobs of `endpoint`'s queue that finished successfully more than `older_than` ago
+/// (their data, their metadata and their place in the done set) and says how many. apalis-redis
+/// never expires finished jobs, so without a sweep every delivery's body stays in Redis. Run it
+/// now and then (once an hour, say) with [`DEFAULT_DONE_RETENTION`] or your own retention.
+///
+/// Jobs waiting, running, retrying or dead are never touched (unlike apalis-redis' `vacuum`,
+/// which also deletes jobs waiting for a retry). The idempotency key is left to expire: a replay
+/// of a swept delivery within its life is answered [`Enqueued::Done`].
+///
+/// ```no_run
+/// use clerk_webhooks::queue::{sweep_done, DEFAULT_DONE_RETENTION};
+///
+/// # async fn run(mut connection: redis::aio::ConnectionManager) -> Result<(), Box<dyn std::error::Error>> {
+/// let swept = sweep_done(&mut connection, "myapp-production", DEFAULT_DONE_RETENTION).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`QueueError::Redis`] when Redis cannot be reached or refuses a command; the jobs swept before
+/// it stay swept.
+pub async fn sweep_done<C>(
+    connection: &mut C,
+    endpoint: &str,
+    older_than: Duration,
+) -> Result<usize, QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    let config = queue_config(endpoint);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let cutoff = now.saturating_sub(older_than.as_secs());
+    let done = config.done_jobs_set();
+    // One SSCAN page at a time, so a large done set is never held in memory; SSCAN still returns
+    // every member present throughout, whatever the script removes meanwhile.
+    let mut swept = 0;
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, ids): (u64, Vec<String>) = redis::cmd("SSCAN")
+            .arg(&done)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(connection)
+            .await?;
+        if !ids.is_empty() {
+            let mut invocation = SWEEP.prepare_invoke();
+            invocation
+                .key(&done)
+                .key(config.job_data_hash())
+                .key(config.job_meta_hash())
+                .arg(cutoff);
+            for id in &ids {
+                invocation.arg(id);
+            }
+            let count: usize = invocation.invoke_async(connection).await?;
+            swept += count;
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    Ok(swept)
+}
+
+/// Every member of a set, read with `SSCAN` so that a large set does not block Redis.
+async fn members<C>(connection: &mut C, set: &str) -> Result<Vec<String>, QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    let mut all = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SSCAN")
+            .arg(set)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(connection)
+            .await?;
+        all.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    // SSCAN may return a member twice.
+    all.sort_unstable();
+    all.dedup();
+    Ok(all)
+}
+
+/// The error message of a stored result (`{"Err":"..."}`), or the result as stored.
+fn last_error(result: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(result)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("Err")
+                .and_then(|err| err.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| result.to_owned())
+}
+
+/// The recovery script with the keys of `config`'s queue; the caller adds the mode (`key`: ARGV[1]
+/// is an idempotency key; `id`: a task id), the key or id, and the job's data (or empty).
+fn recover(config: &QueueConfig) -> redis::ScriptInvocation<'static> {
+    let mut invocation = RECOVER.prepare_invoke();
+    invocation
+        .key(config.job_data_hash())
+        .key(config.job_meta_hash())
+        .key(config.active_jobs_list())
+        .key(config.signal_list())
+        .key(config.dead_jobs_set())
+        .key(config.done_jobs_set())
+        .key(config.idempotency_key_set())
+        .arg(config.idempotency_ttl.map_or(0, |ttl| ttl.as_secs()))
+        .arg(config.emit_events);
+    invocation
+}
+
+/// Looks at the job behind an idempotency key (mode `key`) or a task id (mode `id`) and, when it is
+/// dead, queues it again the way apalis-redis re-enqueues a job (`release_leases.lua`): back on the
+/// active list as `Pending`, lock and result cleared, the signal list set. Its attempts start
+/// again from 0, so it gets apalis' full 25 again.
+///
+/// Returns `{state, id}`, state one of: `missing` (no such key), `queued` (waiting, running or
+/// retrying), `done`, `gone` (no data and no metadata: swept after it finished, or unknown),
+/// `requeued`, `no_data` (dead, data deleted and none given), `superseded` (mode `id`: the
+/// delivery's key now names another job).
+static RECOVER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+-- KEYS: 1 data hash, 2 meta prefix, 3 active list, 4 signal list, 5 dead set, 6 done set,
+--       7 idempotency prefix
+-- ARGV: 1 idempotency ttl (seconds, 0 = none), 2 emit events ("1"), 3 mode ("key" or "id"),
+--       4 the idempotency key or the task id, 5 the job's data ("" = none)
+local ttl = tonumber(ARGV[1]) or 0
+local emit_events = ARGV[2] == "1"
+local mode = ARGV[3]
+local payload = ARGV[5]
+
+local id = ARGV[4]
+if mode == "key" then
+    id = redis.call("get", KEYS[7] .. ":" .. ARGV[4])
+    if not id then
+        return {"missing", ""}
+    end
+end
+local meta_key = KEYS[2] .. ":" .. id
+
+if redis.call("sismember", KEYS[5], id) == 0 then
+    if redis.call("sismember", KEYS[6], id) == 1 then
+        return {"done", id}
+    end
+    if redis.call("exists", meta_key) == 0 and redis.call("hexists", KEYS[1], id) == 0 then
+        return {"gone", id}
+    end
+    return {"queued", id}
+end
+
+if redis.call("hexists", KEYS[1], id) == 0 then
+    if #payload == 0 then
+        return {"no_data", id}
+    end
+    redis.call("hset", KEYS[1], id, payload)
+end
+
+local idem = ARGV[4]
+if mode == "id" then
+    idem = redis.call("hget", meta_key, "idempotency_key")
+end
+if idem and #idem > 0 then
+    local idem_key = KEYS[7] .. ":" .. idem
+    local current = redis.call("get", idem_key)
+    if current and current ~= id then
+        return {"superseded", id}
+    end
+    if not current then
+        redis.call("set", idem_key, id)
+    end
+    if ttl > 0 then
+        redis.call("expire", idem_key, ttl)
+    end
+    redis.call("hset", meta_key, "idempotency_key", idem)
+end
+
+redis.call("srem", KEYS[5], id)
+redis.call("hset", meta_key, "status", "Pending", "attempts", 0)
+if redis.call("hexists", meta_key, "max_attempts") == 0 then
+    redis.call("hset", meta_key, "max_attempts", 25)
+end
+redis.call("hdel", meta_key, "result", "done_at", "locked_at", "locked_by")
+redis.call("rpush", KEYS[3], id)
+redis.call("del", KEYS[4])
+redis.call("lpush", KEYS[4], 1)
+if emit_events then
+    redis.call("publish", "tasks:" .. KEYS[3] .. ":available", id)
+end
+return {"requeued", id}
+"#,
+    )
+});
+
+/// Deletes the given finished jobs that finished at or before a time: only members of the done
+/// set whose status is still `Done`, checked in the script so that a job re-queued meanwhile stays.
+static SWEEP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+-- KEYS: 1 done set, 2 data hash, 3 meta prefix
+-- ARGV: 1 cutoff (Unix seconds), 2.. task ids
+local cutoff = tonumber(ARGV[1])
+local swept = 0
+for i = 2, #ARGV do
+    local id = ARGV[i]
+    local meta_key = KEYS[3] .. ":" .. id
+    if redis.call("sismember", KEYS[1], id) == 1 then
+        local status = redis.call("hget", meta_key, "status")
+        local done_at = tonumber(redis.call("hget", meta_key, "done_at"))
+        if status == "Done" and done_at and done_at <= cutoff then
+            redis.call("hdel", KEYS[2], id)
+            redis.call("del", meta_key)
+            redis.call("srem", KEYS[1], id)
+            swept = swept + 1
+        end
+    end
+end
+return swept
+"#,
+    )
+});
+
+fn apalis_error(err: apalis_redis::Error) -> QueueError {
+    match err {
+        apalis_redis::Error::Database(err) => QueueError::Redis(err),
+        other => other_error(other),
+    }
+}
+
+/// An error that is not Redis' own, in the queue's error type (the job could not be encoded).
+fn other_error(err: impl std::fmt::Display) -> QueueError {
+    QueueError::Redis(redis::RedisError::from(std::io::Error::other(
+        err.to_string(),
+    )))
+}
