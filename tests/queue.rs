@@ -222,16 +222,7 @@ async fn a_thousand_deliveries_with_duplicates_and_retries_become_one_effect_eac
     }
 
     // Exactly one job was stored per delivery, whatever the workers have done so far.
-    let mut redis = redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let jobs: usize = redis::cmd("HLEN")
-        .arg(queue_config(verifier().endpoint()).job_data_hash())
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let jobs = redis_query::<usize>(&server.url(), "HLEN", |config| config.job_data_hash()).await;
     assert_eq!(jobs, 1000, "one job per svix-id");
 
     effects.wait_for(1000).await;
@@ -348,12 +339,12 @@ async fn two_endpoints_sharing_one_redis_each_process_the_same_svix_id_once() {
             assert_eq!(status, StatusCode::OK, "{answer}");
         }
     }
-    let mut redis = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
     for verifier in [&production, &staging] {
+        let mut redis = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
         let jobs: usize = redis::cmd("HLEN")
             .arg(queue_config(verifier.endpoint()).job_data_hash())
             .query_async(&mut redis)
@@ -390,16 +381,8 @@ async fn a_delivery_the_model_cannot_read_is_still_queued_whole() {
     let (status, answer) = deliver(&app, "msg_unreadable", unreadable).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["queued"], true);
-    let mut redis = redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let jobs: Vec<String> = redis::cmd("HVALS")
-        .arg(queue_config(verifier().endpoint()).job_data_hash())
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let jobs =
+        redis_query::<Vec<String>>(&server.url(), "HVALS", |config| config.job_data_hash()).await;
     assert_eq!(jobs.len(), 1);
     let job: QueuedDelivery = serde_json::from_str(&jobs[0]).unwrap();
     assert_eq!(job.body, unreadable, "the worker gets the body as sent");
@@ -448,16 +431,25 @@ async fn a_frozen_redis_is_a_503_within_the_deadline() {
 
 /// How many ids the queue of the tests' endpoint has acknowledged as done.
 async fn done_count(url: &str) -> usize {
+    redis_query(url, "SCARD", |config| config.done_jobs_set()).await
+}
+
+/// `command` on one key of the tests' endpoint's queue (`key` picks it from the configuration).
+async fn redis_query<T: redis::FromRedisValue>(
+    url: &str,
+    command: &str,
+    key: impl Fn(&apalis_redis::Config) -> String,
+) -> T {
     let mut redis = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    redis::cmd("SCARD")
-        .arg(queue_config(verifier().endpoint()).done_jobs_set())
+    redis::cmd(command)
+        .arg(key(&queue_config(verifier().endpoint())))
         .query_async(&mut redis)
         .await
-        .unwrap_or(0)
+        .unwrap()
 }
 
 /// Regression (issue 18, items 1 and 3): workers stopped for good about a second after Redis went
@@ -591,16 +583,7 @@ async fn a_long_outage_of_the_handler_ends_with_nothing_dead() {
         0,
         "20 failed attempts first"
     );
-    let mut redis = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let dead: usize = redis::cmd("SCARD")
-        .arg(queue_config(verifier().endpoint()).dead_jobs_set())
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let dead: usize = redis_query(&url, "SCARD", |config| config.dead_jobs_set()).await;
     assert_eq!(dead, 0);
     worker.abort();
 }

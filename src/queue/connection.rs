@@ -69,10 +69,28 @@ impl ConnectOptions {
         self
     }
 
-    /// A connection manager that fails a command within about the two timeouts while Redis is
-    /// down (one reconnection attempt, 100 to 200 ms apart), and reconnects on the next command
+    /// A connection with these settings, for the operator functions ([`dead_jobs`](super::dead_jobs),
+    /// [`requeue_dead`](super::requeue_dead), [`sweep_done`](super::sweep_done)) without a
+    /// direct dependency on `redis`. It fails a command within about the two timeouts while Redis
+    /// is down (one reconnection attempt, 100 to 200 ms apart), and reconnects on the next command
     /// once it is back.
-    pub(crate) async fn connect(&self) -> Result<ConnectionManager, QueueError> {
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use clerk_webhooks::queue::{sweep_done, ConnectOptions, DEFAULT_DONE_RETENTION};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut redis = ConnectOptions::new("redis://127.0.0.1:6379/").connect().await?;
+    /// // Once an hour: finished jobs older than a week go.
+    /// let swept = sweep_done(&mut redis, "myapp-production", DEFAULT_DONE_RETENTION).await?;
+    /// println!("{swept} finished jobs swept");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Redis`] when the URL is malformed or Redis cannot be reached now.
+    pub async fn connect(&self) -> Result<ConnectionManager, QueueError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connection_timeout))
             .set_response_timeout(Some(self.response_timeout))
