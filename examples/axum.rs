@@ -6,13 +6,18 @@
 //!
 //! Listens on `127.0.0.1:3000` (or `$PORT`) at `/webhooks/clerk`. Try it with
 //! `cargo run --features cli -- send --url http://127.0.0.1:3000/webhooks/clerk --type user.created`.
+//!
+//! With `--features metrics` it also serves Prometheus metrics at `/metrics` (the README's
+//! metrics table says what each one counts).
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
+use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
@@ -64,9 +69,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     // A missing or malformed secret stops the process here, not on the first delivery.
-    let webhooks = ClerkWebhookLayer::from_env()?;
-    let app = Router::new()
-        .route("/webhooks/clerk", post(on_clerk).route_layer(webhooks))
+    let webhooks = ServiceBuilder::new()
+        .layer(ClerkWebhookLayer::from_env()?)
+        // Svix retries until it gets a 2xx and the dashboard replays: run each delivery once.
+        .layer(DedupeLayer::new(MemoryStore::new()));
+    let app = Router::new().route("/webhooks/clerk", post(on_clerk).route_layer(webhooks));
+    #[cfg(feature = "metrics")]
+    let app = {
+        let prometheus =
+            metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        app.route(
+            "/metrics",
+            axum::routing::get(move || std::future::ready(prometheus.render())),
+        )
+    };
+    let app = app
         // A deadline for the whole request: the layer waits for the body as long as it comes.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -22,6 +22,7 @@ pub mod event;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod layer;
+mod metrics;
 #[cfg(feature = "queue")]
 pub mod queue;
 mod response;

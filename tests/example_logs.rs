@@ -5,48 +5,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Builds the example with the cargo running this test and returns its executable. (`cargo test
-/// --all-targets` builds examples only as test harnesses, so their `main` must be built here.)
-fn example(name: &str) -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "--example",
-            name,
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "building the {name} example failed"
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == name)
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo built no executable for the {name} example"))
-}
-
-/// Kills the example when the test ends, passed or failed.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "common/examples.rs"]
+mod examples;
+use examples::{example, Running};
 
 /// How long a line may take to appear before the test gives up (a guard, never a wait).
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -54,7 +19,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 #[test]
 fn the_axum_example_logs_a_forged_delivery() {
     let mut child = Running(
-        Command::new(example("axum"))
+        Command::new(example("axum", &[]))
             .env(
                 "CLERK_WEBHOOK_SIGNING_SECRET",
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -133,7 +98,7 @@ fn the_axum_example_logs_a_forged_delivery() {
 
 #[test]
 fn the_axum_example_without_a_secret_says_what_to_set() {
-    let output = Command::new(example("axum"))
+    let output = Command::new(example("axum", &[]))
         .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
         .env_remove("CLERK_WEBHOOK_SECRET")
         .env("PORT", "0")

@@ -10,7 +10,7 @@ use super::future::ResponseFuture;
 use super::store::{Claim, ClaimToken, DedupeStore};
 use crate::layer::ResponseBody;
 use crate::response::{error_json, json_response, set_retry_after};
-use crate::Delivery;
+use crate::{metrics, Delivery};
 
 /// How long Svix is asked to wait when the store is down.
 const STORE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -78,6 +78,7 @@ where
             let token = match store.claim(&key, lease).await {
                 Ok(Claim::Claimed(token)) => token,
                 Ok(Claim::Done) => {
+                    metrics::dedupe("duplicate");
                     #[cfg(feature = "tracing")]
                     tracing::info!(svix_id = %id, "clerk webhook: duplicate delivery, already processed");
                     let body = serde_json::json!({"duplicate": true, "svix_id": id,
@@ -85,12 +86,14 @@ where
                     return Ok(reply(StatusCode::OK, body.to_string(), None));
                 }
                 Ok(Claim::InProgress { retry_after }) => {
+                    metrics::dedupe("in_progress");
                     let body =
                         error_json("delivery_in_progress", "this delivery is being processed");
                     let wait = retry_after.unwrap_or(lease);
                     return Ok(reply(StatusCode::CONFLICT, body, Some(wait)));
                 }
                 Err(err) => {
+                    metrics::dedupe("store_unavailable");
                     log_store_error(&id, &err);
                     let body = error_json(
                         "dedupe_unavailable",
@@ -115,6 +118,7 @@ where
                 .take()
                 .expect("the guard holds the token until here");
             let succeeded = matches!(&outcome, Ok(response) if response.status().is_success());
+            metrics::dedupe(if succeeded { "processed" } else { "failed" });
             let recorded = if succeeded {
                 store
                     .complete(&key, &token, retention)

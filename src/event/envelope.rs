@@ -96,10 +96,10 @@ pub fn parse_event(body: &[u8]) -> Result<(ClerkEvent, EventMeta), EventError> {
 }
 
 /// Checks that a body is a webhook envelope (a JSON object with a string `type` and a `data`
-/// field) and reads its metadata, leaving `data` untyped: what a route that only stores deliveries
-/// needs to know.
-pub(crate) fn parse_envelope(body: &[u8]) -> Result<EventMeta, EventError> {
-    read_envelope(body).map(|(_, meta)| meta)
+/// field) and reads its type and metadata, leaving `data` untyped: what a route that only stores
+/// deliveries needs to know.
+pub(crate) fn parse_envelope(body: &[u8]) -> Result<(Cow<'_, str>, EventMeta), EventError> {
+    read_envelope(body).map(|(envelope, meta)| (envelope.event_type, meta))
 }
 
 fn read_envelope(body: &[u8]) -> Result<(Envelope<'_>, EventMeta), EventError> {

@@ -1,6 +1,9 @@
 //! What the layer is configured with.
 
+use std::sync::Arc;
+
 use super::budget::UnverifiedBudget;
+use super::streak::FailureStreak;
 use crate::verify::Verifier;
 
 /// The default [`with_body_limit`](crate::ClerkWebhookLayer::with_body_limit): 256 KiB.
@@ -56,6 +59,8 @@ pub(crate) struct Config {
     /// limit.
     pub(crate) budget_bytes: usize,
     pub(crate) budget: UnverifiedBudget,
+    /// Shared by the layer's clones: the refusals in a row, for the loud signal.
+    pub(crate) streak: Arc<FailureStreak>,
 }
 
 impl Config {
@@ -67,6 +72,7 @@ impl Config {
             parsing: Parsing::Typed,
             budget_bytes: super::DEFAULT_UNVERIFIED_BUDGET,
             budget: UnverifiedBudget::new(0),
+            streak: Arc::default(),
         };
         config.renew_budget();
         config

@@ -128,7 +128,9 @@ where
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
-                StateProj::Rejected { refusal } => return Poll::Ready(Ok(refusal.respond())),
+                StateProj::Rejected { refusal } => {
+                    return Poll::Ready(Ok(refusal.respond(this.config)))
+                }
             };
             this.state.set(next);
         }

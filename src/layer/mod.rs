@@ -18,6 +18,7 @@ pub(crate) mod layer;
 mod pipeline;
 mod rejection;
 mod service;
+mod streak;
 
 pub use self::body::{ResponseBody, WebhookBody};
 pub use self::budget::DEFAULT_UNVERIFIED_BUDGET;

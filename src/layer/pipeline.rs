@@ -22,7 +22,7 @@ use super::rejection::{BodyError, LogContext, OutOfMemory, Overloaded, PayloadTo
 use super::{ResponseBody, WebhookBody, WebhookRejection};
 use crate::event::{parse_envelope, parse_event_with};
 use crate::verify::VerifyError;
-use crate::BoxError;
+use crate::{metrics, BoxError};
 
 /// A rejection and what the log says about the request it refused.
 #[derive(Debug)]
@@ -39,9 +39,12 @@ impl Refusal {
         }
     }
 
-    /// Logs the refusal and builds the answer.
-    pub(crate) fn respond<B>(&self) -> Response<ResponseBody<B>> {
+    /// Logs and counts the refusal, and builds the answer.
+    pub(crate) fn respond<B>(&self, config: &Config) -> Response<ResponseBody<B>> {
         self.rejection.log(&self.context);
+        let code = self.rejection.code();
+        metrics::refused(code);
+        config.streak.refused(code, config.verifier.now_secs());
         self.rejection.to_response()
     }
 }
@@ -110,9 +113,11 @@ pub(crate) fn accept(
     mut parts: Parts,
     body: Bytes,
 ) -> Result<Request<WebhookBody>, Refusal> {
+    let started = metrics::start();
     let delivery = match config.verifier.verify(&parts.headers, &body) {
         Ok(delivery) => delivery,
         Err(err) => {
+            metrics::received(body.len(), metrics::since(started));
             let mut refusal = Refusal::new(err.clone(), &parts.headers);
             if err == VerifyError::InvalidSignature {
                 refusal.context.hint = Some(signature_hint(config, &parts.headers, body.len()));
@@ -120,21 +125,31 @@ pub(crate) fn accept(
             return Err(refusal);
         }
     };
-    let refuse = |err| Refusal::new(err, &parts.headers);
+    let refuse = |err| {
+        metrics::received(body.len(), metrics::since(started));
+        Refusal::new(err, &parts.headers)
+    };
     let meta = match config.parsing {
         Parsing::Typed => {
             let lenient = config.unsupported == UnsupportedEvents::PassAsUnparsed;
             let (event, meta) = parse_event_with(&body, lenient).map_err(refuse)?;
             log_accepted(&delivery, Some(&event));
+            metrics::accepted(
+                Some(event.event_type()),
+                body.len(),
+                metrics::since(started),
+            );
             parts.extensions.insert(event);
             meta
         }
         Parsing::EnvelopeOnly => {
-            let meta = parse_envelope(&body).map_err(refuse)?;
+            let (event_type, meta) = parse_envelope(&body).map_err(refuse)?;
             log_accepted(&delivery, None);
+            metrics::accepted(Some(&event_type), body.len(), metrics::since(started));
             meta
         }
     };
+    config.streak.accepted();
     parts.extensions.insert(meta);
     parts.extensions.insert(delivery);
     Ok(Request::from_parts(parts, WebhookBody::new(body)))

@@ -17,7 +17,7 @@ use super::connection::{queue_config, ConnectOptions, QueueError};
 use super::recovery::{enqueue, Enqueued};
 use super::QueuedDelivery;
 use crate::response::{error_json, json_response, set_retry_after};
-use crate::Delivery;
+use crate::{metrics, Delivery};
 
 /// The route's service that stores each verified delivery as a [`QueuedDelivery`] job; place it
 /// behind [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) (with
@@ -138,6 +138,7 @@ where
             };
             match stored {
                 Ok(outcome) => {
+                    metrics::queue(outcome.as_str());
                     log_queued(delivery.id(), outcome);
                     // `queued`: the delivery is in the queue's hands; `status` says how.
                     let body = serde_json::json!({"queued": true, "status": outcome.as_str(),
@@ -145,6 +146,7 @@ where
                     Ok(answer(StatusCode::OK, body.to_string()))
                 }
                 Err(err) => {
+                    metrics::queue("unavailable");
                     log_unavailable(delivery.id(), &err);
                     let mut response = answer(
                         StatusCode::SERVICE_UNAVAILABLE,

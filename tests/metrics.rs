@@ -1,0 +1,202 @@
+//! Issue 21: every outcome counted through the `metrics` facade, read back with its debugging
+//! recorder; and the loud signal's gauge, raised by a streak of refusals and lowered by a success.
+#![cfg(feature = "metrics")]
+
+mod common;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::routing::post;
+use axum::Router;
+use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
+use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+use common::*;
+use http::StatusCode;
+use metrics::{SharedString, Unit};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::{CompositeKey, MetricKind};
+use tower::{ServiceBuilder, ServiceExt};
+
+/// What the recorder holds; a snapshot drains counters and histograms, so take one and read it.
+type Snapshot = Vec<(CompositeKey, Option<Unit>, Option<SharedString>, DebugValue)>;
+
+/// A value of the snapshot: `kind` `name` with exactly `labels`.
+fn value<'a>(
+    snapshot: &'a Snapshot,
+    kind: MetricKind,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<&'a DebugValue> {
+    snapshot
+        .iter()
+        .find(|(key, _, _, _)| matches(key, kind, name, labels))
+        .map(|(_, _, _, value)| value)
+}
+
+fn matches(key: &CompositeKey, kind: MetricKind, name: &str, labels: &[(&str, &str)]) -> bool {
+    let seen: Vec<(&str, &str)> = key
+        .key()
+        .labels()
+        .map(|label| (label.key(), label.value()))
+        .collect();
+    key.kind() == kind && key.key().name() == name && seen == labels
+}
+
+fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> u64 {
+    match value(snapshot, MetricKind::Counter, name, labels) {
+        Some(DebugValue::Counter(count)) => *count,
+        _ => 0,
+    }
+}
+
+fn gauge(snapshotter: &Snapshotter, code: &str) -> Option<f64> {
+    let snapshot = snapshotter.snapshot().into_vec();
+    match value(
+        &snapshot,
+        MetricKind::Gauge,
+        "clerk_webhooks_failing",
+        &[("code", code)],
+    ) {
+        Some(DebugValue::Gauge(value)) => Some(value.into_inner()),
+        _ => None,
+    }
+}
+
+/// Runs `test` on a current-thread runtime with a recorder of its own (the facade's local
+/// recorder is per thread, so parallel tests do not see each other's counts).
+fn with_recorder(test: impl FnOnce(Snapshotter, &tokio::runtime::Runtime)) {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || test(snapshotter, &runtime));
+}
+
+async fn send(app: &Router, request: http::Request<Body>) -> StatusCode {
+    app.clone().oneshot(request).await.unwrap().status()
+}
+
+fn genuine(id: &str, timestamp: i64) -> http::Request<Body> {
+    let body = user_created("user_1");
+    signed_request(
+        "/hook",
+        id,
+        timestamp,
+        body.as_bytes(),
+        Body::from(body.clone()),
+    )
+}
+
+#[test]
+fn each_outcome_is_counted_with_bounded_labels() {
+    with_recorder(|snapshotter, runtime| {
+        let app = Router::new().route(
+            "/hook",
+            post(|| async { "ok" }).route_layer(
+                ServiceBuilder::new()
+                    .layer(ClerkWebhookLayer::new(verifier()))
+                    .layer(DedupeLayer::new(MemoryStore::new())),
+            ),
+        );
+        runtime.block_on(async {
+            assert_eq!(send(&app, genuine("msg_1", NOW)).await, StatusCode::OK);
+            assert_eq!(send(&app, genuine("msg_1", NOW)).await, StatusCode::OK);
+            let forged = forged_request("/hook", "msg_2", Body::from("{}"));
+            assert_eq!(send(&app, forged).await, StatusCode::BAD_REQUEST);
+            let headless = http::Request::post("/hook").body(Body::from("{}")).unwrap();
+            assert_eq!(send(&app, headless).await, StatusCode::BAD_REQUEST);
+            let unknown = r#"{"type":"agent.created","data":{}}"#;
+            let request = signed_request(
+                "/hook",
+                "msg_3",
+                NOW,
+                unknown.as_bytes(),
+                Body::from(unknown),
+            );
+            assert_eq!(send(&app, request).await, StatusCode::OK);
+        });
+        let snapshot = snapshotter.snapshot().into_vec();
+        let accepted = "clerk_webhooks_deliveries_accepted_total";
+        let refused = "clerk_webhooks_deliveries_refused_total";
+        let dedupe = "clerk_webhooks_dedupe_total";
+        assert_eq!(
+            counter(&snapshot, accepted, &[("event_type", "user.created")]),
+            2
+        );
+        assert_eq!(
+            counter(&snapshot, accepted, &[("event_type", "unknown")]),
+            1
+        );
+        assert_eq!(
+            counter(&snapshot, refused, &[("code", "invalid_signature")]),
+            1
+        );
+        assert_eq!(
+            counter(&snapshot, refused, &[("code", "missing_header")]),
+            1
+        );
+        assert_eq!(counter(&snapshot, dedupe, &[("outcome", "processed")]), 2);
+        assert_eq!(counter(&snapshot, dedupe, &[("outcome", "duplicate")]), 1);
+        let Some(DebugValue::Histogram(sizes)) = value(
+            &snapshot,
+            MetricKind::Histogram,
+            "clerk_webhooks_body_bytes",
+            &[],
+        ) else {
+            panic!("no body sizes recorded")
+        };
+        // Four bodies were received in full; the one without headers was refused from its head.
+        assert_eq!(sizes.len(), 4);
+        assert!(sizes.iter().any(|size| size.into_inner() == 2.0));
+        let Some(DebugValue::Histogram(times)) = value(
+            &snapshot,
+            MetricKind::Histogram,
+            "clerk_webhooks_verify_parse_seconds",
+            &[],
+        ) else {
+            panic!("no verification times recorded")
+        };
+        assert_eq!(times.len(), 4);
+    });
+}
+
+/// The loud signal: ten refusals for the same cause over five minutes with nothing accepted raise
+/// `clerk_webhooks_failing{code}`; a genuine delivery lowers it.
+#[test]
+fn a_streak_of_refusals_raises_the_failing_gauge_until_a_delivery_succeeds() {
+    with_recorder(|snapshotter, runtime| {
+        let now = Arc::new(AtomicI64::new(NOW));
+        let clock = Arc::clone(&now);
+        let verifier = Verifier::new(SigningSecret::new(SECRET).unwrap())
+            .with_clock(move || at(clock.load(Ordering::SeqCst)));
+        let app = Router::new().route(
+            "/hook",
+            post(|| async { "ok" }).route_layer(ClerkWebhookLayer::new(verifier)),
+        );
+        runtime.block_on(async {
+            // A rotated secret: every delivery fails its signature, one a minute.
+            for minute in 0..=5 {
+                now.store(NOW + minute * 60, Ordering::SeqCst);
+                for copy in 0..2 {
+                    let id = format!("msg_{minute}_{copy}");
+                    let forged = forged_request("/hook", &id, Body::from("{}"));
+                    // Its timestamp stays within the window: the header says NOW.
+                    assert_eq!(send(&app, forged).await, StatusCode::BAD_REQUEST);
+                }
+                if minute < 5 {
+                    assert_eq!(gauge(&snapshotter, "invalid_signature"), None);
+                }
+            }
+            assert_eq!(gauge(&snapshotter, "invalid_signature"), Some(1.0));
+            let timestamp = NOW + 300;
+            assert_eq!(
+                send(&app, genuine("msg_ok", timestamp)).await,
+                StatusCode::OK
+            );
+            assert_eq!(gauge(&snapshotter, "invalid_signature"), Some(0.0));
+        });
+    });
+}
