@@ -67,11 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route(
                 "/queued",
                 axum::routing::post_service(
-                    clerk_webhooks::queue::DeliveryQueue::connect(
-                        &url,
-                        ClerkWebhookLayer::from_env()?.endpoint(),
-                    )
-                    .await?,
+                    clerk_webhooks::queue::DeliveryQueue::connect(&url, "load").await?,
                 )
                 .route_layer(ClerkWebhookLayer::from_env()?.verify_only()),
             )

@@ -58,7 +58,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let layer = ClerkWebhookLayer::from_env()?.verify_only();
 
-    let storage = worker_storage(&redis_url, layer.endpoint()).await?;
+    // The endpoint's queue: a stable name, the same for the route and its workers.
+    let queue_name = std::env::var("QUEUE_NAME").unwrap_or_else(|_| "clerk-example".into());
+    let storage = worker_storage(&redis_url, &queue_name).await?;
     for name in ["worker-1", "worker-2"] {
         let storage = storage.clone();
         tokio::spawn(async move {
@@ -79,8 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route(
             "/webhooks/clerk",
-            post_service(DeliveryQueue::connect(&redis_url, layer.endpoint()).await?)
-                .route_layer(layer),
+            post_service(DeliveryQueue::connect(&redis_url, &queue_name).await?).route_layer(layer),
         )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

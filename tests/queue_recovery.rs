@@ -57,7 +57,7 @@ async fn offer(connection: &mut ConnectionManager, job: &QueuedDelivery) -> Enqu
 /// first in, first out and a worker takes one job at a time, so whatever was queued before it
 /// (a job that should not run again, if it had been re-queued) has run by then. No timer.
 async fn drain(connection: &mut ConnectionManager, effects: &Effects, sentinel: &str) {
-    assert_eq!(offer(connection, &job(sentinel)).await, Enqueued::New);
+    assert_eq!(offer(connection, &job(sentinel)).await, Enqueued::Queued);
     effects.wait_done(sentinel).await;
 }
 
@@ -182,7 +182,7 @@ async fn kill_by_failures(
     effects: &Effects,
     job: &QueuedDelivery,
 ) -> String {
-    assert_eq!(offer(connection, job).await, Enqueued::New);
+    assert_eq!(offer(connection, job).await, Enqueued::Queued);
     let id = task_id(connection, job).await;
     let config = queue_config(ENDPOINT);
     let () = connection
@@ -263,8 +263,8 @@ async fn the_answer_says_queued_already_queued_or_done() {
     let server = RedisServer::start();
     let mut connection = connect(&server).await;
     let delivery = job("msg_once");
-    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::New);
-    assert_eq!(Enqueued::New.as_str(), "queued");
+    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
+    assert_eq!(Enqueued::Queued.as_str(), "queued");
     // No worker yet: a retry of the delivery finds its job waiting.
     assert_eq!(
         offer(&mut connection, &delivery).await,
@@ -302,7 +302,7 @@ async fn dead_jobs_are_listed_and_requeued_by_an_operator() {
     let deliveries: Vec<_> = ["msg_a", "msg_b", "msg_c"].map(job).into();
     for delivery in &deliveries {
         effects.aborting.lock().unwrap().insert(delivery.id.clone());
-        assert_eq!(offer(&mut connection, delivery).await, Enqueued::New);
+        assert_eq!(offer(&mut connection, delivery).await, Enqueued::Queued);
     }
     let worker = start_worker(&server, &effects).await;
     let mut ids = Vec::new();
@@ -380,7 +380,7 @@ async fn a_dead_job_superseded_by_a_new_job_is_not_requeued() {
     let effects = Effects::default();
     let delivery = job("msg_expired");
     effects.aborting.lock().unwrap().insert(delivery.id.clone());
-    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::New);
+    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
     let old = task_id(&mut connection, &delivery).await;
     let worker = start_worker(&server, &effects).await;
     wait_member(&mut connection, &config.dead_jobs_set(), &old).await;
@@ -395,7 +395,7 @@ async fn a_dead_job_superseded_by_a_new_job_is_not_requeued() {
         ))
         .await
         .unwrap();
-    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::New);
+    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
     assert_ne!(task_id(&mut connection, &delivery).await, old);
     assert!(!requeue_dead(&mut connection, ENDPOINT, &old).await.unwrap());
     assert_eq!(
@@ -415,7 +415,7 @@ async fn sweep_done_deletes_old_finished_jobs_only() {
     let dead = job("msg_dead");
     effects.aborting.lock().unwrap().insert(dead.id.clone());
     for delivery in [&old, &recent, &dead] {
-        assert_eq!(offer(&mut connection, delivery).await, Enqueued::New);
+        assert_eq!(offer(&mut connection, delivery).await, Enqueued::Queued);
     }
     let worker = start_worker(&server, &effects).await;
     let old_id = task_id(&mut connection, &old).await;
@@ -427,7 +427,7 @@ async fn sweep_done_deletes_old_finished_jobs_only() {
     stop(worker).await;
     // Waiting for a worker: never swept.
     let pending = job("msg_pending");
-    assert_eq!(offer(&mut connection, &pending).await, Enqueued::New);
+    assert_eq!(offer(&mut connection, &pending).await, Enqueued::Queued);
     let pending_id = task_id(&mut connection, &pending).await;
 
     // `old` finished eight days ago.

@@ -48,6 +48,11 @@ async fn unverified(body: Bytes) -> StatusCode {
 }
 
 fn layer(c: &mut Criterion) {
+    // With `--features metrics`, every outcome is recorded as a Prometheus exporter would.
+    #[cfg(feature = "metrics")]
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
     let verifier = Verifier::new(SigningSecret::new(SECRET).unwrap());
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -7,20 +7,20 @@ use std::future::{ready, Future};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
+use super::store::{Claim, ClaimToken, DedupeStore, StoreError, FOREVER};
 
 /// The default of [`MemoryStore::with_max_entries`].
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
 type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
-/// The longest a lease or retention is held: a duration past it (up to `Duration::MAX`) means
-/// "for as long as the process runs", and adding it to an `Instant` could overflow.
-const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-
-/// `now + duration`, never overflowing: past [`FOREVER`] the deadline is a century away.
+/// `now + duration`, never overflowing: past [`FOREVER`] the deadline is a century away, and on a
+/// clock that cannot reach a century, a year (never `now`: a lease meant to last would end at once).
 fn deadline(now: Instant, duration: Duration) -> Instant {
-    now.checked_add(duration.min(FOREVER)).unwrap_or(now)
+    let year = Duration::from_secs(365 * 24 * 60 * 60);
+    now.checked_add(duration.min(FOREVER))
+        .or_else(|| now.checked_add(duration.min(year)))
+        .unwrap_or(now)
 }
 
 /// Remembers delivery ids in this process: the default store, right for a single instance.

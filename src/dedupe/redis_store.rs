@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 
-use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
+use super::store::{Claim, ClaimToken, DedupeStore, StoreError, FOREVER};
 
 /// The default key prefix. A key is `{prefix}:{endpoint}:{svix-id}`: the endpoint namespace
 /// ([`Delivery::key`](crate::Delivery::key)) keeps endpoints sharing one Redis apart.
@@ -17,10 +17,6 @@ pub const DEFAULT_KEY_PREFIX: &str = "clerk-webhooks:delivery";
 /// The value of a key once its delivery succeeded; a claim's value is its token, which never
 /// equals it.
 const DONE: &str = "done";
-
-/// The longest expiry sent to Redis: Redis refuses one that overflows its clock, and would then
-/// fail every delivery; a century is forever enough.
-const FOREVER_MS: u64 = 100 * 365 * 24 * 60 * 60 * 1000;
 
 /// Sets the key to `done` for the retention while the caller's token holds it or nobody does (the
 /// lease expired and no other attempt claimed the id since); not over another attempt's claim or
@@ -137,11 +133,12 @@ fn store_error(err: redis::RedisError) -> StoreError {
     StoreError::new(err)
 }
 
-/// An expiry for `PX`: at least 1 ms (Redis refuses 0), at most [`FOREVER_MS`].
+/// An expiry for `PX`: at least 1 ms (Redis refuses 0), at most [`FOREVER`] (Redis refuses an
+/// expiry that overflows its clock, and would then fail every delivery).
 fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
+    u64::try_from(duration.min(FOREVER).as_millis())
         .unwrap_or(u64::MAX)
-        .clamp(1, FOREVER_MS)
+        .max(1)
 }
 
 impl DedupeStore for RedisStore {

@@ -29,13 +29,18 @@ use crate::{metrics, BoxError};
 pub(crate) struct Refusal {
     rejection: WebhookRejection,
     context: LogContext,
+    /// The request's Svix headers were well-formed and current: it looked like a delivery, so it
+    /// counts toward the loud signal (what scanners send does not).
+    looked_genuine: bool,
 }
 
 impl Refusal {
+    /// A refusal of a request whose headers passed [`refuse_from_head`]'s checks.
     fn new(rejection: impl Into<WebhookRejection>, headers: &HeaderMap) -> Self {
         Self {
             rejection: rejection.into(),
             context: LogContext::from_headers(headers),
+            looked_genuine: true,
         }
     }
 
@@ -44,7 +49,9 @@ impl Refusal {
         self.rejection.log(&self.context);
         let code = self.rejection.code();
         metrics::refused(code);
-        config.streak.refused(code, config.verifier.now_secs());
+        if self.looked_genuine {
+            config.streak.refused(code, || config.verifier.now_secs());
+        }
         self.rejection.to_response()
     }
 }
@@ -59,12 +66,18 @@ pub(crate) fn refuse_from_head<B: Body>(
     let limit = config.body_limit as u64;
     let announced = content_length(headers).or_else(|| body.size_hint().exact());
     if announced.is_some_and(|length| length > limit) || body.size_hint().lower() > limit {
-        let rejection = PayloadTooLarge::new(Some(config.body_limit));
-        return Err(Refusal::new(rejection, headers));
+        let mut refusal = Refusal::new(PayloadTooLarge::new(Some(config.body_limit)), headers);
+        refusal.looked_genuine = config.verifier.check_headers(headers).is_ok();
+        return Err(refusal);
     }
     config.verifier.check_headers(headers).map_err(|err| {
         let mut refusal = Refusal::new(err.clone(), headers);
         refusal.context.hint = timestamp_hint(config, &err);
+        // Stale or future timestamps count (a drifted clock); malformed headers do not.
+        refusal.looked_genuine = matches!(
+            err,
+            VerifyError::TimestampTooOld { .. } | VerifyError::TimestampTooNew { .. }
+        );
         refusal
     })?;
     Ok(BodyBuffer::new(

@@ -6,81 +6,96 @@
 //! - only refusals a genuine Clerk delivery could meet through a misconfiguration count (a bad
 //!   signature, a timestamp outside the window, a body the layer cannot take or read); requests
 //!   without well-formed Svix headers, what scanners send, neither count nor break a streak;
-//! - the signal is raised after [`MIN_REFUSALS`] such refusals in a row for one code, spanning at
-//!   least [`MIN_SPAN`] with no delivery accepted in between, then stays quiet;
+//! - the signal is raised after [`MIN_REFUSALS`] such refusals for one code since the last accepted
+//!   delivery, spanning at least [`MIN_SPAN`], then stays quiet; each code keeps its own count, so
+//!   refusals for other reasons (forged requests with a stale timestamp, say) cannot hold it back;
 //! - any accepted delivery ends the streak (and says so if the signal was raised). Forged traffic
 //!   therefore cannot raise it while genuine deliveries succeed: it can only raise it when nothing
 //!   at all was accepted for [`MIN_SPAN`], which is then true of every delivery that arrived.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-/// How many refusals in a row, at the least, raise the signal.
+/// How many refusals for one cause, at the least, raise the signal.
 pub(crate) const MIN_REFUSALS: u64 = 10;
 /// How long, at the least, the refusals must span (in seconds of the verifier's clock).
 pub(crate) const MIN_SPAN: i64 = 5 * 60;
 
-/// The current streak of one layer and its clones.
+/// The refusals since the last accepted delivery, of one layer and its clones.
 #[derive(Debug, Default)]
 pub(crate) struct FailureStreak {
-    state: Mutex<Streak>,
+    /// Whether any refusal has been counted since the last accepted delivery: an accepted
+    /// delivery, the common case, reads only this.
+    counting: AtomicBool,
+    causes: Mutex<Vec<Cause>>,
 }
 
-#[derive(Debug, Default)]
-struct Streak {
-    code: Option<&'static str>,
+/// The refusals for one code since the last accepted delivery. Each cause has its own count, so
+/// a request refused for another reason (a forged one with a stale timestamp, say) cannot reset
+/// the streak of a real misconfiguration.
+#[derive(Debug)]
+struct Cause {
+    code: &'static str,
     count: u64,
     since: i64,
     raised: bool,
 }
 
 impl FailureStreak {
-    /// A delivery was accepted: the streak ends.
+    /// A delivery was accepted: every streak ends.
     pub(crate) fn accepted(&self) {
-        let mut streak = self.lock();
-        if streak.code.is_none() {
+        if !self.counting.load(Ordering::Acquire) {
             return;
         }
-        if let (true, Some(code)) = (streak.raised, streak.code) {
-            log_recovered(code, streak.count);
-            crate::metrics::failing(code, false);
+        let mut causes = self.lock();
+        self.counting.store(false, Ordering::Release);
+        for cause in causes.drain(..).filter(|cause| cause.raised) {
+            log_recovered(cause.code, cause.count);
+            crate::metrics::failing(cause.code, false);
         }
-        *streak = Streak::default();
     }
 
-    /// A request was refused with `code` at `now` (Unix seconds).
-    pub(crate) fn refused(&self, code: &'static str, now: i64) {
+    /// A request with well-formed Svix headers was refused with `code`; `now` reads the clock
+    /// (Unix seconds) only for the codes that count.
+    pub(crate) fn refused(&self, code: &'static str, now: impl FnOnce() -> i64) {
         let Some(advice) = advice(code) else {
             return;
         };
-        let mut streak = self.lock();
-        if streak.code != Some(code) {
-            if let (true, Some(previous)) = (streak.raised, streak.code) {
-                crate::metrics::failing(previous, false);
+        let now = now();
+        let mut causes = self.lock();
+        self.counting.store(true, Ordering::Release);
+        let index = match causes.iter().position(|cause| cause.code == code) {
+            Some(index) => index,
+            None => {
+                causes.push(Cause {
+                    code,
+                    count: 0,
+                    since: now,
+                    raised: false,
+                });
+                causes.len() - 1
             }
-            *streak = Streak {
-                code: Some(code),
-                count: 0,
-                since: now,
-                raised: false,
-            };
-        }
-        streak.count += 1;
-        let span = now.saturating_sub(streak.since);
-        if !streak.raised && streak.count >= MIN_REFUSALS && span >= MIN_SPAN {
-            streak.raised = true;
-            log_raised(code, streak.count, span, advice);
+        };
+        let cause = &mut causes[index];
+        cause.count += 1;
+        let span = now.saturating_sub(cause.since);
+        if !cause.raised && cause.count >= MIN_REFUSALS && span >= MIN_SPAN {
+            cause.raised = true;
+            log_raised(code, cause.count, span, advice);
             crate::metrics::failing(code, true);
         }
     }
 
     #[cfg(test)]
-    fn raised(&self) -> bool {
-        self.lock().raised
+    fn raised(&self, code: &str) -> bool {
+        self.lock()
+            .iter()
+            .any(|cause| cause.code == code && cause.raised)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Streak> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Cause>> {
         // Plain fields, each written in one statement: a poisoned lock still holds valid data.
-        self.state
+        self.causes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -148,55 +163,61 @@ fn log_recovered(_code: &str, _count: u64) {}
 mod tests {
     use super::*;
 
+    const SIGNATURE: &str = "invalid_signature";
+
     #[test]
     fn raised_after_enough_refusals_over_enough_time_then_quiet_until_a_success() {
         let streak = FailureStreak::default();
         for n in 0..MIN_REFUSALS {
-            streak.refused("invalid_signature", 1000 + n as i64);
+            streak.refused(SIGNATURE, || 1000 + n as i64);
         }
         assert!(
-            !streak.raised(),
-            "ten refusals in ten seconds are not a pattern yet"
+            !streak.raised(SIGNATURE),
+            "ten refusals in ten seconds are no pattern yet"
         );
-        streak.refused("invalid_signature", 1000 + MIN_SPAN);
-        assert!(streak.raised());
+        streak.refused(SIGNATURE, || 1000 + MIN_SPAN);
+        assert!(streak.raised(SIGNATURE));
         streak.accepted();
-        assert!(!streak.raised());
+        assert!(!streak.raised(SIGNATURE));
     }
 
     #[test]
-    fn any_success_ends_the_streak_and_other_codes_restart_it() {
+    fn any_success_ends_the_streak() {
         let streak = FailureStreak::default();
         for n in 0..20 {
-            streak.refused("invalid_signature", n * 60);
+            streak.refused(SIGNATURE, || n * 60);
             if n == 10 {
                 streak.accepted(); // a genuine delivery between forged ones
             }
         }
         // 9 refusals since the success, over 9 minutes: not enough.
-        assert!(!streak.raised());
-        for n in 0..20 {
-            let code = if n % 2 == 0 {
-                "timestamp_too_old"
-            } else {
-                "invalid_signature"
-            };
-            streak.refused(code, 2000 + n * 60);
+        assert!(!streak.raised(SIGNATURE));
+    }
+
+    /// Review finding: forged requests refused for another reason reset the streak of a real
+    /// misconfiguration, so the signal never came.
+    #[test]
+    fn refusals_for_other_causes_do_not_hold_a_streak_back() {
+        let streak = FailureStreak::default();
+        for n in 0..=MIN_REFUSALS as i64 {
+            streak.refused(SIGNATURE, || n * 60);
+            streak.refused("timestamp_too_old", || n * 60);
         }
-        assert!(!streak.raised(), "alternating causes are no single cause");
+        assert!(streak.raised(SIGNATURE));
+        assert!(streak.raised("timestamp_too_old"));
     }
 
     #[test]
     fn what_scanners_send_neither_counts_nor_breaks_a_streak() {
         let streak = FailureStreak::default();
         for n in 0..MIN_REFUSALS + 1 {
-            streak.refused("missing_header", n as i64 * 60);
+            streak.refused("missing_header", || n as i64 * 60);
         }
-        assert!(!streak.raised());
+        assert!(!streak.raised("missing_header"));
         for n in 0..=MIN_REFUSALS {
-            streak.refused("invalid_signature", n as i64 * 60);
-            streak.refused("missing_header", n as i64 * 60);
+            streak.refused(SIGNATURE, || n as i64 * 60);
+            streak.refused("missing_header", || n as i64 * 60);
         }
-        assert!(streak.raised());
+        assert!(streak.raised(SIGNATURE));
     }
 }

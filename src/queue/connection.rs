@@ -122,17 +122,29 @@ impl ConnectOptions {
             .arg("appendonly")
             .query_async(connection)
             .await;
-        match reply.as_deref() {
-            Ok([_, value]) if value == "yes" => Ok(()),
-            Ok([_, value]) if self.require_durable => Err(QueueError::NotDurable {
-                appendonly: value.clone(),
-            }),
-            Ok(_) => {
-                log_non_durable();
-                Ok(())
+        match reply {
+            Ok(pair) => match pair.as_slice() {
+                [_, value] if value == "yes" => Ok(()),
+                [_, value] if self.require_durable => Err(QueueError::NotDurable {
+                    appendonly: value.clone(),
+                }),
+                [_, _] => {
+                    log_non_durable();
+                    Ok(())
+                }
+                // A Redis that filters what CONFIG shows (some managed services) answers nothing.
+                _ => {
+                    log_unchecked("CONFIG GET appendonly answered nothing");
+                    Ok(())
+                }
+            },
+            // Redis could not be reached or answer: not a question of its configuration.
+            Err(err) if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() => {
+                Err(QueueError::Redis(err))
             }
+            // Redis refused the command (CONFIG disabled, an ACL): taken on trust, with a warning.
             Err(err) => {
-                log_unchecked(err);
+                log_unchecked(&err.to_string());
                 Ok(())
             }
         }
@@ -148,6 +160,12 @@ impl From<&str> for ConnectOptions {
 impl From<&String> for ConnectOptions {
     fn from(url: &String) -> Self {
         Self::new(url)
+    }
+}
+
+impl From<String> for ConnectOptions {
+    fn from(url: String) -> Self {
+        Self::new(&url)
     }
 }
 
@@ -232,13 +250,13 @@ fn log_non_durable() {
 fn log_non_durable() {}
 
 #[cfg(feature = "tracing")]
-fn log_unchecked(err: &redis::RedisError) {
+fn log_unchecked(reason: &str) {
     tracing::warn!(
-        error = %err,
+        reason,
         "clerk webhook queue: could not read Redis' appendonly setting; make sure it is `yes`, or \
          jobs answered 200 can be lost when Redis restarts"
     );
 }
 
 #[cfg(not(feature = "tracing"))]
-fn log_unchecked(_err: &redis::RedisError) {}
+fn log_unchecked(_reason: &str) {}

@@ -12,8 +12,8 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let layer = ClerkWebhookLayer::from_env()?.verify_only();
-//! // One queue per endpoint: its name carries the endpoint's namespace.
-//! let queue = DeliveryQueue::connect("redis://127.0.0.1:6379/", layer.endpoint()).await?;
+//! // One queue per endpoint, with a stable name its workers use too.
+//! let queue = DeliveryQueue::connect("redis://127.0.0.1:6379/", "myapp-production").await?;
 //! let app: Router = Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer));
 //! # Ok(()) }
 //! ```
@@ -30,10 +30,10 @@
 //!   the job's idempotency key, so a Svix retry, a dashboard replay or the same delivery reaching
 //!   two instances adds no second job. The key is kept for [`DEFAULT_IDEMPOTENCY_TTL`] (longer
 //!   than Svix retries).
-//! - **One queue per endpoint**: Svix sends the same `svix-id` to every endpoint subscribed to a
-//!   message; each endpoint's jobs go to a queue named after its namespace
-//!   ([`Verifier::endpoint`](crate::Verifier::endpoint)), so two apps or environments sharing one
-//!   Redis neither drop nor run each other's deliveries.
+//! - **One queue per endpoint**: each endpoint's jobs go to a queue of the name the route and its
+//!   workers are given, so two apps or environments sharing one Redis neither drop nor run each
+//!   other's deliveries. Choose a stable name: the secret's fingerprint
+//!   ([`Verifier::endpoint`](crate::Verifier::endpoint)) changes when the first secret does.
 
 //!
 //! The module, in the order a delivery goes through it: [`ConnectOptions`] (how the route and the

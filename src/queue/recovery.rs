@@ -34,7 +34,7 @@ pub const DEFAULT_DONE_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 6
 pub enum Enqueued {
     /// A new job: the first time this delivery reached the queue (or its idempotency key had
     /// expired).
-    New,
+    Queued,
     /// The delivery already has a job that has not finished: waiting, running, or waiting for a
     /// retry. Nothing was added; that job will do the work.
     AlreadyQueued,
@@ -49,7 +49,7 @@ impl Enqueued {
     /// A stable word for answers and logs: `queued`, `already_queued`, `done` or `requeued`.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Self::New => "queued",
+            Self::Queued => "queued",
             Self::AlreadyQueued => "already_queued",
             Self::Done => "done",
             Self::Requeued => "requeued",
@@ -124,7 +124,7 @@ where
                 .await
                 .map_err(apalis_error)?;
         if enqueued + scheduled > 0 {
-            return Ok(Enqueued::New);
+            return Ok(Enqueued::Queued);
         }
         let (state, _id): (String, String) = recover(config)
             .arg("key")
@@ -139,7 +139,11 @@ where
             _ => return Ok(Enqueued::AlreadyQueued),
         }
     }
-    Ok(Enqueued::AlreadyQueued)
+    // The key appeared and vanished three times: say so (the route answers 503 and Svix retries)
+    // rather than claim a job that may not exist.
+    Err(other_error(
+        "the delivery's idempotency key kept expiring while it was being queued",
+    ))
 }
 
 /// The dead jobs of `endpoint`'s queue: jobs apalis gave up on (out of attempts after failing, or

@@ -42,9 +42,12 @@ impl std::fmt::Debug for DeliveryQueue {
 impl DeliveryQueue {
     /// Connects to Redis (`options`, or a URL with the [defaults](ConnectOptions): a delivery is
     /// answered `503` within about 2 seconds while Redis is unreachable), checks that Redis keeps
-    /// an append-only file, and stores jobs in the queue of `endpoint` ([`queue_config`](super::queue_config)):
-    /// pass [`ClerkWebhookLayer::endpoint`](crate::ClerkWebhookLayer::endpoint) of the layer in
-    /// front, and the same to [`worker_storage`](super::worker_storage) in the worker.
+    /// an append-only file, and stores jobs in the queue named `endpoint`
+    /// ([`queue_config`](super::queue_config)): a stable name of this endpoint (app and
+    /// environment), which its workers give [`worker_storage`](super::worker_storage). Not the
+    /// secret's fingerprint ([`ClerkWebhookLayer::endpoint`](crate::ClerkWebhookLayer::endpoint))
+    /// if you rotate secrets: it changes with the first secret, and jobs queued under the old
+    /// name would wait for a worker that no longer reads them.
     ///
     /// # Errors
     ///
