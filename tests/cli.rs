@@ -362,7 +362,7 @@ async fn finish_job(
     .unwrap();
     let key = job.delivery().key();
     let outcome = enqueue(connection, &config, &job, &key).await.unwrap();
-    assert_eq!(outcome, Enqueued::New);
+    assert_eq!(outcome, Enqueued::Queued);
     let id: String = connection
         .get(format!("{}:{key}", config.idempotency_key_set()))
         .await

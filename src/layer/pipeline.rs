@@ -72,7 +72,7 @@ pub(crate) fn refuse_from_head<B: Body>(
     }
     config.verifier.check_headers(headers).map_err(|err| {
         let mut refusal = Refusal::new(err.clone(), headers);
-        refusal.context.hint = timestamp_hint(config, &err);
+        refusal.context.hint = timestamp_hint(config, &err).map(String::into_boxed_str);
         // Stale or future timestamps count (a drifted clock); malformed headers do not.
         refusal.looked_genuine = matches!(
             err,
@@ -133,7 +133,8 @@ pub(crate) fn accept(
             metrics::received(body.len(), metrics::since(started));
             let mut refusal = Refusal::new(err.clone(), &parts.headers);
             if err == VerifyError::InvalidSignature {
-                refusal.context.hint = Some(signature_hint(config, &parts.headers, body.len()));
+                let hint = signature_hint(config, &parts.headers, body.len());
+                refusal.context.hint = Some(hint.into_boxed_str());
             }
             return Err(refusal);
         }

@@ -238,7 +238,8 @@ impl WebhookRejection {
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) struct LogContext {
     pub(crate) svix_id: Option<String>,
-    pub(crate) hint: Option<String>,
+    /// Boxed: a refusal travels by value through the response future, and stays small.
+    pub(crate) hint: Option<Box<str>>,
 }
 
 impl LogContext {
