@@ -605,9 +605,10 @@ mod queue {
 
     use clap::{Args, Subcommand};
     use clerk_webhooks::queue::{
-        dead_jobs, requeue_all_dead, requeue_dead, sweep_done, DEFAULT_DONE_RETENTION,
+        dead_jobs, requeue_all_dead, requeue_dead, sweep_done, ConnectOptions,
+        DEFAULT_DONE_RETENTION,
     };
-    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+    use redis::aio::ConnectionManager;
 
     #[derive(Subcommand)]
     pub(crate) enum QueueCommand {
@@ -677,14 +678,12 @@ mod queue {
                     .filter(|url| !url.trim().is_empty())
                     .ok_or("no Redis: pass --redis URL or set REDIS_URL")?,
             };
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(5)))
-                .set_response_timeout(Some(Duration::from_secs(30)))
-                .set_number_of_retries(1);
-            // The URL may hold a password: errors name the problem, not the URL.
-            redis::Client::open(url.as_str())
-                .map_err(|err| format!("the Redis URL is not valid: {err}"))?
-                .get_connection_manager_with_config(config)
+            // The library's own connection, with room for an operator's slow scans. The URL may
+            // hold a password: errors name the problem, not the URL.
+            ConnectOptions::new(&url)
+                .connection_timeout(Duration::from_secs(5))
+                .response_timeout(Duration::from_secs(30))
+                .connect()
                 .await
                 .map_err(|err| format!("cannot reach Redis: {err}"))
         }

@@ -39,8 +39,8 @@ impl ConnectOptions {
     pub fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
-            connection_timeout: Duration::from_secs(1),
-            response_timeout: Duration::from_secs(1),
+            connection_timeout: DEFAULT_TIMEOUT,
+            response_timeout: DEFAULT_TIMEOUT,
             require_durable: true,
         }
     }
@@ -105,9 +105,7 @@ impl ConnectOptions {
     /// The longest a command can take while Redis is unreachable: what the route waits at most
     /// before answering `503`.
     pub(crate) fn command_deadline(&self) -> Duration {
-        self.connection_timeout
-            .saturating_add(self.response_timeout)
-            .saturating_add(Duration::from_millis(200))
+        command_deadline(self.connection_timeout, self.response_timeout)
     }
 
     /// Refuses (or, when allowed, warns about) a Redis whose `appendonly` is off. A Redis that does
@@ -150,6 +148,20 @@ impl ConnectOptions {
         }
     }
 }
+
+/// The default connection and response timeouts.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One reconnection attempt (at most 200 ms apart) within both timeouts.
+pub(crate) const fn command_deadline(connection: Duration, response: Duration) -> Duration {
+    connection
+        .saturating_add(response)
+        .saturating_add(Duration::from_millis(200))
+}
+
+/// [`ConnectOptions::command_deadline`] of the defaults, for a storage built elsewhere.
+pub(crate) const DEFAULT_COMMAND_DEADLINE: Duration =
+    command_deadline(DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
 
 impl From<&str> for ConnectOptions {
     fn from(url: &str) -> Self {

@@ -13,7 +13,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use tower_service::Service;
 
-use super::connection::{queue_config, ConnectOptions, QueueError};
+use super::connection::{queue_config, ConnectOptions, QueueError, DEFAULT_COMMAND_DEADLINE};
 use super::recovery::{enqueue, Enqueued};
 use super::QueuedDelivery;
 use crate::response::{error_json, json_response, set_retry_after};
@@ -72,7 +72,7 @@ impl DeliveryQueue {
     pub fn new(storage: RedisStorage<QueuedDelivery>) -> Self {
         Self {
             storage,
-            deadline: ConnectOptions::new("").command_deadline(),
+            deadline: DEFAULT_COMMAND_DEADLINE,
         }
     }
 }
