@@ -9,6 +9,8 @@
 //! - [`layer`]: the service, its bodies, its future and its rejections;
 //! - [`dedupe`]: processing each delivery once;
 //! - `queue` (cargo feature `queue`): verified deliveries handed to a durable apalis-redis queue;
+//! - `sync` (cargo features `postgres`, `sqlite`): deliveries into the app's database, exactly once
+//!   and in order, and a ready mirror of users, organizations and memberships;
 //! - `testing` (cargo feature `test-util`): signed requests and sample bodies for your tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -27,6 +29,8 @@ mod metrics;
 pub mod queue;
 mod response;
 mod secret;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod sync;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod verify;

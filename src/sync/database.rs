@@ -1,0 +1,294 @@
+//! The databases the sync runs on, and the SQL each of them speaks.
+//!
+//! Every statement is the same on both (the JSON column is bound as `sqlx::types::Json`, which
+//! each driver encodes as its own JSON type); only the schema's JSON type and the migration lock
+//! differ, and `impl_sync_database!` writes the rest once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::change::{Admission, Change};
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A database the sync runs on: [`sqlx::Postgres`] (feature `postgres`) or [`sqlx::Sqlite`]
+/// (feature `sqlite`). Sealed: its methods are the crate's SQL, not an extension point.
+pub trait SyncDatabase: sqlx::Database + sealed::Sealed {
+    #[doc(hidden)]
+    fn claim<'c>(
+        conn: &'c mut Self::Connection,
+        key: &'c str,
+        now_ms: i64,
+    ) -> BoxFuture<'c, sqlx::Result<bool>>;
+    #[doc(hidden)]
+    fn admit<'c>(
+        conn: &'c mut Self::Connection,
+        change: &'c Change<'_>,
+    ) -> BoxFuture<'c, sqlx::Result<Admission>>;
+    #[doc(hidden)]
+    fn write_user<'c>(
+        conn: &'c mut Self::Connection,
+        row: &'c rows::User<'_>,
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
+    fn write_organization<'c>(
+        conn: &'c mut Self::Connection,
+        row: &'c rows::Organization<'_>,
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
+    fn write_membership<'c>(
+        conn: &'c mut Self::Connection,
+        row: &'c rows::Membership<'_>,
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
+    fn purge<'c>(
+        pool: &'c sqlx::Pool<Self>,
+        before_ms: i64,
+        limit: i64,
+    ) -> BoxFuture<'c, sqlx::Result<u64>>;
+    #[doc(hidden)]
+    fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The mirror's rows, as written.
+#[allow(missing_docs)] // each field is its column
+pub mod rows {
+    /// A row of `clerk_users`.
+    #[derive(Debug)]
+    pub struct User<'a> {
+        pub id: &'a str,
+        pub email: Option<&'a str>,
+        pub first_name: Option<&'a str>,
+        pub last_name: Option<&'a str>,
+        pub username: Option<&'a str>,
+        pub image_url: Option<&'a str>,
+        pub created_at: Option<i64>,
+        pub updated_at: Option<i64>,
+        pub deleted_at: Option<i64>,
+        pub data: &'a serde_json::value::RawValue,
+    }
+
+    /// A row of `clerk_organizations`.
+    #[derive(Debug)]
+    pub struct Organization<'a> {
+        pub id: &'a str,
+        pub name: Option<&'a str>,
+        pub slug: Option<&'a str>,
+        pub image_url: Option<&'a str>,
+        pub created_at: Option<i64>,
+        pub updated_at: Option<i64>,
+        pub deleted_at: Option<i64>,
+        pub data: &'a serde_json::value::RawValue,
+    }
+
+    /// A row of `clerk_organization_memberships`.
+    #[derive(Debug)]
+    pub struct Membership<'a> {
+        pub id: &'a str,
+        pub organization_id: Option<&'a str>,
+        pub user_id: Option<&'a str>,
+        pub role: Option<&'a str>,
+        pub created_at: Option<i64>,
+        pub updated_at: Option<i64>,
+        pub deleted_at: Option<i64>,
+        pub data: &'a serde_json::value::RawValue,
+    }
+}
+
+const SCHEMA: &str = include_str!("schema/schema.sql");
+
+/// Applies a change unless the object is deleted, or (for a created/updated change) holds a version
+/// at least as new. Returns the row when it applied.
+const ADMIT: &str =
+    "INSERT INTO clerk_webhooks_versions (kind, id, version, deleted) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted \
+     WHERE clerk_webhooks_versions.deleted = FALSE \
+       AND (excluded.deleted OR clerk_webhooks_versions.version < excluded.version) \
+     RETURNING version";
+const DELETED: &str = "SELECT deleted FROM clerk_webhooks_versions WHERE kind = $1 AND id = $2";
+const CLAIM: &str =
+    "INSERT INTO clerk_webhooks_inbox (delivery_key, processed_at) VALUES ($1, $2) \
+     ON CONFLICT (delivery_key) DO NOTHING";
+const PURGE: &str = "DELETE FROM clerk_webhooks_inbox WHERE delivery_key IN \
+     (SELECT delivery_key FROM clerk_webhooks_inbox WHERE processed_at < $1 LIMIT $2)";
+
+const WRITE_USER: &str = "INSERT INTO clerk_users \
+     (id, email, first_name, last_name, username, image_url, created_at, updated_at, deleted_at, data) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (id) DO UPDATE SET email = excluded.email, first_name = excluded.first_name, \
+     last_name = excluded.last_name, username = excluded.username, image_url = excluded.image_url, \
+     created_at = excluded.created_at, updated_at = excluded.updated_at, \
+     deleted_at = excluded.deleted_at, data = excluded.data";
+const WRITE_ORGANIZATION: &str = "INSERT INTO clerk_organizations \
+     (id, name, slug, image_url, created_at, updated_at, deleted_at, data) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug, \
+     image_url = excluded.image_url, created_at = excluded.created_at, \
+     updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data";
+const WRITE_MEMBERSHIP: &str = "INSERT INTO clerk_organization_memberships \
+     (id, organization_id, user_id, role, created_at, updated_at, deleted_at, data) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, \
+     user_id = excluded.user_id, role = excluded.role, created_at = excluded.created_at, \
+     updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data";
+
+macro_rules! impl_sync_database {
+    ($db:ty, json_type = $json_type:literal, migration_lock = $lock:literal) => {
+        impl sealed::Sealed for $db {}
+
+        impl SyncDatabase for $db {
+            fn claim<'c>(
+                conn: &'c mut Self::Connection,
+                key: &'c str,
+                now_ms: i64,
+            ) -> BoxFuture<'c, sqlx::Result<bool>> {
+                Box::pin(async move {
+                    let inserted = sqlx::query(CLAIM)
+                        .bind(key)
+                        .bind(now_ms)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(inserted.rows_affected() == 1)
+                })
+            }
+
+            fn admit<'c>(
+                conn: &'c mut Self::Connection,
+                change: &'c Change<'_>,
+            ) -> BoxFuture<'c, sqlx::Result<Admission>> {
+                Box::pin(async move {
+                    let kind = change.kind().as_str();
+                    let applied = sqlx::query(ADMIT)
+                        .bind(kind)
+                        .bind(change.id())
+                        .bind(change.version())
+                        .bind(change.is_deletion())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if applied.is_some() {
+                        return Ok(Admission::Apply);
+                    }
+                    let deleted: bool = sqlx::query_scalar(DELETED)
+                        .bind(kind)
+                        .bind(change.id())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    Ok(if deleted {
+                        Admission::Deleted
+                    } else {
+                        Admission::Stale
+                    })
+                })
+            }
+
+            fn write_user<'c>(
+                conn: &'c mut Self::Connection,
+                row: &'c rows::User<'_>,
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(WRITE_USER)
+                        .bind(row.id)
+                        .bind(row.email)
+                        .bind(row.first_name)
+                        .bind(row.last_name)
+                        .bind(row.username)
+                        .bind(row.image_url)
+                        .bind(row.created_at)
+                        .bind(row.updated_at)
+                        .bind(row.deleted_at)
+                        .bind(sqlx::types::Json(row.data))
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                })
+            }
+
+            fn write_organization<'c>(
+                conn: &'c mut Self::Connection,
+                row: &'c rows::Organization<'_>,
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(WRITE_ORGANIZATION)
+                        .bind(row.id)
+                        .bind(row.name)
+                        .bind(row.slug)
+                        .bind(row.image_url)
+                        .bind(row.created_at)
+                        .bind(row.updated_at)
+                        .bind(row.deleted_at)
+                        .bind(sqlx::types::Json(row.data))
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                })
+            }
+
+            fn write_membership<'c>(
+                conn: &'c mut Self::Connection,
+                row: &'c rows::Membership<'_>,
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(WRITE_MEMBERSHIP)
+                        .bind(row.id)
+                        .bind(row.organization_id)
+                        .bind(row.user_id)
+                        .bind(row.role)
+                        .bind(row.created_at)
+                        .bind(row.updated_at)
+                        .bind(row.deleted_at)
+                        .bind(sqlx::types::Json(row.data))
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                })
+            }
+
+            fn purge<'c>(
+                pool: &'c sqlx::Pool<Self>,
+                before_ms: i64,
+                limit: i64,
+            ) -> BoxFuture<'c, sqlx::Result<u64>> {
+                Box::pin(async move {
+                    let deleted = sqlx::query(PURGE)
+                        .bind(before_ms)
+                        .bind(limit)
+                        .execute(pool)
+                        .await?;
+                    Ok(deleted.rows_affected())
+                })
+            }
+
+            fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>> {
+                Box::pin(async move {
+                    let schema = SCHEMA.replace("{json}", $json_type);
+                    let mut tx = pool.begin().await?;
+                    let conn: &mut Self::Connection = &mut tx;
+                    // Two instances starting at once must not both create the tables.
+                    // A query without arguments runs as a script of several statements.
+                    sqlx::Executor::execute(&mut *conn, $lock).await?;
+                    sqlx::Executor::execute(&mut *conn, schema.as_str()).await?;
+                    tx.commit().await
+                })
+            }
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+impl_sync_database!(
+    sqlx::Postgres,
+    json_type = "JSONB",
+    migration_lock = "SELECT pg_advisory_xact_lock(7242615806917473537)"
+);
+
+// SQLite has one writer at a time: the schema's first write takes the lock.
+#[cfg(feature = "sqlite")]
+impl_sync_database!(
+    sqlx::Sqlite,
+    json_type = "TEXT",
+    migration_lock = "SELECT 1"
+);

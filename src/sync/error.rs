@@ -1,0 +1,68 @@
+//! What can go wrong while syncing a delivery into the database.
+
+use crate::EventError;
+
+/// A delivery could not be written to the database. Nothing of it was committed: answer with a
+/// 5xx (the axum `IntoResponse` does) and Svix retries it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The database refused or could not be reached; the transaction was rolled back.
+    #[error("the database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The body is not an event this version can read (only on paths that parse it here, such as
+    /// a queue worker; the layer refuses such a body before any handler runs).
+    #[error("the delivery's body is not a Clerk event this version can read: {0}")]
+    Event(#[from] EventError),
+    /// The event lacks what ordering it needs: its object's id, or any version (`updated_at` and
+    /// the envelope `timestamp` are both absent). Applying it anyway could overwrite newer data,
+    /// so it is not applied, and its retries fail the same way where they can be seen.
+    #[error("a {event_type} event cannot be ordered: it has no {missing}")]
+    Unordered {
+        /// The event's type (`user.updated`, ...).
+        event_type: String,
+        /// What is absent.
+        missing: &'static str,
+    },
+    /// The handler's own work failed (an error it returned through [`SyncError::handler`]).
+    #[error("the handler failed: {0}")]
+    Handler(#[source] crate::BoxError),
+}
+
+impl SyncError {
+    /// Wraps an error of the app's own handler, so that it rolls the delivery back like any other.
+    pub fn handler(err: impl Into<crate::BoxError>) -> Self {
+        Self::Handler(err.into())
+    }
+
+    /// The stable code of the answer: `sync_failed`.
+    pub fn code(&self) -> &'static str {
+        "sync_failed"
+    }
+
+    /// `500 Internal Server Error`: Svix retries the delivery.
+    pub fn status(&self) -> http::StatusCode {
+        http::StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// `{"error":"sync_failed","message":...}`: says that nothing was kept and a retry will come,
+    /// never the database's own words (they may quote the data).
+    pub fn body_text(&self) -> String {
+        let message = match self {
+            Self::Unordered { .. } => {
+                "the event carries no id or version to order it by; nothing was written"
+            }
+            _ => "the delivery could not be written to the database; nothing was kept and a retry will be applied",
+        };
+        crate::response::error_json(self.code(), message)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for SyncError {
+    fn into_response(self) -> axum_core::response::Response {
+        #[cfg(feature = "tracing")]
+        tracing::error!(code = self.code(), error = %self, "clerk webhook not synced");
+        crate::response::json_response(self.status(), self.body_text().into())
+    }
+}

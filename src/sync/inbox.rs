@@ -1,0 +1,263 @@
+//! The transactional inbox: a delivery's id committed with the handler's own writes.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Delivery;
+
+use super::change::{Admission, Change};
+use super::database::SyncDatabase;
+use super::SyncError;
+
+/// How long the inbox remembers a delivery: a week, well past Svix's last retry (about 28 hours
+/// after the first attempt). A delivery replayed by hand after that is applied again; the order
+/// guard still keeps such a replay from overwriting newer data.
+pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// How often a committing delivery also deletes a batch of expired inbox rows.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// Rows deleted per batch: a short statement, and 1 440 batches a day outpace any real volume.
+const PURGE_BATCH: i64 = 1000;
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Processes each verified delivery exactly once in the app's database.
+///
+/// [`begin`](Self::begin) opens a transaction and records the delivery's key in it; the handler
+/// makes its writes through the same transaction; [`commit`](InboxTransaction::commit) makes
+/// the record and the writes durable together. A retry or a duplicate of a committed delivery
+/// finds the record and gets `None`: answer 2xx without running the handler. A handler that fails
+/// drops the transaction (or returns the error with `?`): nothing is kept, the delivery is not
+/// recorded, and Svix's retry runs the handler again. Two instances receiving the same delivery at
+/// once never both commit: the second waits on the first's record and then sees it.
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlite")]
+/// # async fn handler(
+/// #     inbox: clerk_webhooks::sync::Inbox<sqlx::Sqlite>,
+/// #     delivery: clerk_webhooks::Delivery,
+/// #     event: clerk_webhooks::ClerkEvent,
+/// # ) -> Result<(), clerk_webhooks::sync::SyncError> {
+/// use clerk_webhooks::ClerkEvent;
+///
+/// let Some(mut tx) = inbox.begin(&delivery).await? else {
+///     return Ok(()); // processed before: answer 200 and do nothing
+/// };
+/// if let ClerkEvent::UserCreated(user) = &event {
+///     sqlx::query("INSERT INTO welcome_emails (user_id) VALUES ($1)")
+///         .bind(&user.id)
+///         .execute(&mut *tx)
+///         .await?;
+/// }
+/// tx.commit().await?; // the email is queued exactly once
+/// # Ok(())
+/// # }
+/// ```
+pub struct Inbox<DB: SyncDatabase> {
+    pool: sqlx::Pool<DB>,
+    retention: Duration,
+    clock: Option<Clock>,
+    next_purge_ms: Arc<AtomicI64>,
+}
+
+impl<DB: SyncDatabase> Inbox<DB> {
+    /// An inbox in the database behind `pool`. Create its tables once with
+    /// [`migrate`](Self::migrate).
+    pub fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self {
+            pool,
+            retention: DEFAULT_INBOX_RETENTION,
+            clock: None,
+            next_purge_ms: Arc::new(AtomicI64::new(i64::MIN)),
+        }
+    }
+
+    /// Remembers each delivery for `retention` instead of [`DEFAULT_INBOX_RETENTION`]. Keep it
+    /// longer than Svix retries (about 28 hours).
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock (for tests of the retention).
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The pool the inbox uses.
+    pub fn pool(&self) -> &sqlx::Pool<DB> {
+        &self.pool
+    }
+
+    /// Creates the sync's tables (inbox, order guard and mirror) where they do not exist yet. Safe
+    /// to run at every start, from several instances at once.
+    ///
+    /// # Errors
+    ///
+    /// The database's, when it cannot be reached or the user may not create tables.
+    pub async fn migrate(&self) -> Result<(), SyncError> {
+        Ok(DB::migrate(&self.pool).await?)
+    }
+
+    /// Opens a transaction for `delivery` and records it there, or returns `None` when it was
+    /// processed before (a retry, a duplicate, a replay within the retention).
+    ///
+    /// # Errors
+    ///
+    /// The database's: answer 5xx so that Svix retries.
+    pub async fn begin(
+        &self,
+        delivery: &Delivery,
+    ) -> Result<Option<InboxTransaction<DB>>, SyncError> {
+        let mut tx = self.pool.begin().await?;
+        if !DB::claim(&mut tx, &delivery.key(), self.now_ms()).await? {
+            return Ok(None);
+        }
+        Ok(Some(InboxTransaction {
+            tx,
+            inbox: self.clone(),
+        }))
+    }
+
+    /// Deletes every delivery recorded longer ago than the retention, in batches, and returns how
+    /// many. Committing deliveries already do this a batch at a time (at most once a minute per
+    /// `Inbox`); call it yourself after a long pause in traffic or from a scheduled task.
+    ///
+    /// # Errors
+    ///
+    /// The database's.
+    pub async fn purge(&self) -> Result<u64, SyncError> {
+        let before = self.expiry_ms();
+        let mut total = 0;
+        loop {
+            let deleted = DB::purge(&self.pool, before, PURGE_BATCH).await?;
+            total += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One batch of [`purge`](Self::purge) when a minute has passed since the last one.
+    async fn purge_when_due(&self) {
+        let now = self.now_ms();
+        let due = self.next_purge_ms.load(Ordering::Relaxed);
+        let next = now.saturating_add(PURGE_EVERY.as_millis() as i64);
+        if now < due
+            || self
+                .next_purge_ms
+                .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        // The delivery is committed; a failed cleanup is retried a minute later and must not
+        // turn its answer into an error.
+        if let Err(_err) = DB::purge(&self.pool, self.expiry_ms(), PURGE_BATCH).await {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(error = %_err, "clerk webhook inbox: deleting expired deliveries failed");
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(SystemTime::now, |clock| clock());
+        now.duration_since(UNIX_EPOCH).map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+    }
+
+    fn expiry_ms(&self) -> i64 {
+        let retention = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
+        self.now_ms().saturating_sub(retention)
+    }
+}
+
+impl<DB: SyncDatabase> Clone for Inbox<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            retention: self.retention,
+            clock: self.clock.clone(),
+            next_purge_ms: Arc::clone(&self.next_purge_ms),
+        }
+    }
+}
+
+// The pool's own `Debug` may show connection options; the inbox shows only its settings.
+impl<DB: SyncDatabase> fmt::Debug for Inbox<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox")
+            .field("retention", &self.retention)
+            .field(
+                "clock",
+                &if self.clock.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A delivery's transaction: the inbox record and the handler's writes, committed together.
+///
+/// It dereferences to the database connection, so queries run in it with `.execute(&mut *tx)`.
+/// Dropped without [`commit`](Self::commit), it rolls back and the delivery stays unprocessed.
+pub struct InboxTransaction<DB: SyncDatabase> {
+    tx: sqlx::Transaction<'static, DB>,
+    inbox: Inbox<DB>,
+}
+
+impl<DB: SyncDatabase> InboxTransaction<DB> {
+    /// Asks the order guard whether `change` is newer than what was applied to its object, and
+    /// records it when it is; see [`Change`] for the versions and ties. Write the change only when
+    /// the answer [`applies`](Admission::applies). The guard's record commits with the
+    /// transaction, and holds the object's row until then, so concurrent deliveries about one
+    /// object are applied one after the other.
+    ///
+    /// # Errors
+    ///
+    /// The database's.
+    pub async fn admit(&mut self, change: &Change<'_>) -> Result<Admission, SyncError> {
+        Ok(DB::admit(&mut self.tx, change).await?)
+    }
+
+    /// Commits the delivery's record and every write made through the transaction.
+    ///
+    /// # Errors
+    ///
+    /// The database's: nothing was kept, so answer 5xx and Svix retries.
+    pub async fn commit(self) -> Result<(), SyncError> {
+        self.tx.commit().await?;
+        self.inbox.purge_when_due().await;
+        Ok(())
+    }
+}
+
+impl<DB: SyncDatabase> Deref for InboxTransaction<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<DB: SyncDatabase> DerefMut for InboxTransaction<DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl<DB: SyncDatabase> fmt::Debug for InboxTransaction<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboxTransaction").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,233 @@
+//! The ready mirror: users, organizations and memberships, kept in the app's database.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::{parse_event, ClerkEvent, Delivery};
+
+use super::change::{Admission, Change};
+use super::database::{rows, SyncDatabase};
+use super::inbox::{Inbox, InboxTransaction};
+use super::SyncError;
+
+/// A local copy of the app's Clerk users, organizations and memberships, in the tables
+/// `clerk_users`, `clerk_organizations` and `clerk_organization_memberships` (a few typed columns
+/// and the whole object as JSON), kept right under retries, duplicates, reordering and crashes by
+/// the [`Inbox`] and the order guard ([`Change`]).
+///
+/// A deleted object keeps its row with `deleted_at` set (the deletion's envelope timestamp) and
+/// nothing else but what the deletion carried: a user's email and names are gone with it.
+///
+/// ```no_run
+/// use axum::{extract::State, routing::post, Router};
+/// use bytes::Bytes;
+/// use clerk_webhooks::sync::{Mirror, SyncError, Synced};
+/// use clerk_webhooks::{ClerkWebhookLayer, Delivery};
+/// use sqlx::Sqlite;
+///
+/// async fn clerk(State(mirror): State<Mirror<Sqlite>>, delivery: Delivery, body: Bytes) -> Result<Synced, SyncError> {
+///     mirror.apply(&delivery, &body).await
+/// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let mirror = Mirror::new(sqlx::SqlitePool::connect("sqlite://app.db?mode=rwc").await?);
+/// mirror.inbox().migrate().await?;
+/// let app: Router = Router::new()
+///     .route("/webhooks/clerk", post(clerk))
+///     .with_state(mirror)
+///     .layer(ClerkWebhookLayer::from_env()?);
+/// # Ok(()) }
+/// ```
+pub struct Mirror<DB: SyncDatabase> {
+    inbox: Inbox<DB>,
+}
+
+impl<DB: SyncDatabase> Mirror<DB> {
+    /// A mirror in the database behind `pool`, with a default [`Inbox`].
+    pub fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self::with_inbox(Inbox::new(pool))
+    }
+
+    /// A mirror whose deliveries go through `inbox` (to set its retention or clock).
+    pub fn with_inbox(inbox: Inbox<DB>) -> Self {
+        Self { inbox }
+    }
+
+    /// The inbox, to [`migrate`](Inbox::migrate) or to [`begin`](Inbox::begin) a delivery whose
+    /// transaction also holds the app's own writes (see [`write`](Self::write)).
+    pub fn inbox(&self) -> &Inbox<DB> {
+        &self.inbox
+    }
+
+    /// Applies one verified delivery (`body` exactly as Clerk sent it) to the mirror, exactly once.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError`]: nothing was kept; answer 5xx and Svix retries.
+    pub async fn apply(&self, delivery: &Delivery, body: &[u8]) -> Result<Synced, SyncError> {
+        let Some(mut tx) = self.inbox.begin(delivery).await? else {
+            return Ok(Synced::Duplicate);
+        };
+        let synced = Self::write(&mut tx, body).await?;
+        tx.commit().await?;
+        Ok(synced)
+    }
+
+    /// Writes a delivery's change to the mirror inside a transaction the caller commits, so the
+    /// app's own writes for the same delivery commit (or roll back) with it.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError`]: drop the transaction and answer 5xx.
+    pub async fn write(tx: &mut InboxTransaction<DB>, body: &[u8]) -> Result<Synced, SyncError> {
+        let (event, meta) = parse_event(body)?;
+        let Some(change) = Change::of(&event, &meta)? else {
+            return Ok(Synced::Ignored);
+        };
+        match tx.admit(&change).await? {
+            Admission::Apply => {}
+            Admission::Stale => return Ok(Synced::Stale),
+            Admission::Deleted => return Ok(Synced::Deleted),
+        }
+        #[derive(Deserialize)]
+        struct Data<'a> {
+            #[serde(borrow)]
+            data: &'a RawValue,
+        }
+        let Data { data } = serde_json::from_slice(body)
+            .map_err(|err| crate::EventError::invalid_envelope(&err))?;
+        let deleted_at = change.is_deletion().then_some(change.version());
+        use ClerkEvent::*;
+        match &event {
+            UserCreated(user) | UserUpdated(user) => {
+                let row = rows::User {
+                    id: &user.id,
+                    email: user.primary_email(),
+                    first_name: user.first_name.as_deref(),
+                    last_name: user.last_name.as_deref(),
+                    username: user.username.as_deref(),
+                    image_url: user.image_url.as_deref(),
+                    created_at: user.created_at,
+                    updated_at: user.updated_at,
+                    deleted_at,
+                    data,
+                };
+                DB::write_user(tx, &row).await?;
+            }
+            UserDeleted(_) => {
+                let row = rows::User {
+                    id: change.id(),
+                    email: None,
+                    first_name: None,
+                    last_name: None,
+                    username: None,
+                    image_url: None,
+                    created_at: None,
+                    updated_at: None,
+                    deleted_at,
+                    data,
+                };
+                DB::write_user(tx, &row).await?;
+            }
+            OrganizationCreated(org) | OrganizationUpdated(org) => {
+                let row = rows::Organization {
+                    id: &org.id,
+                    name: org.name.as_deref(),
+                    slug: org.slug.as_deref(),
+                    image_url: org.image_url.as_deref(),
+                    created_at: org.created_at,
+                    updated_at: org.updated_at,
+                    deleted_at,
+                    data,
+                };
+                DB::write_organization(tx, &row).await?;
+            }
+            OrganizationDeleted(_) => {
+                let row = rows::Organization {
+                    id: change.id(),
+                    name: None,
+                    slug: None,
+                    image_url: None,
+                    created_at: None,
+                    updated_at: None,
+                    deleted_at,
+                    data,
+                };
+                DB::write_organization(tx, &row).await?;
+            }
+            // A deleted membership is sent whole, so its row keeps whom it joined to what.
+            OrganizationMembershipCreated(membership)
+            | OrganizationMembershipUpdated(membership)
+            | OrganizationMembershipDeleted(membership) => {
+                let row = rows::Membership {
+                    id: &membership.id,
+                    organization_id: Some(membership.organization.id.as_str()),
+                    user_id: membership.user_id(),
+                    role: membership.role.as_deref(),
+                    created_at: membership.created_at,
+                    updated_at: membership.updated_at,
+                    deleted_at,
+                    data,
+                };
+                DB::write_membership(tx, &row).await?;
+            }
+            // `Change::of` gives a change for the kinds above only.
+            _ => return Ok(Synced::Ignored),
+        }
+        Ok(Synced::Applied)
+    }
+}
+
+impl<DB: SyncDatabase> Clone for Mirror<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            inbox: self.inbox.clone(),
+        }
+    }
+}
+
+impl<DB: SyncDatabase> std::fmt::Debug for Mirror<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror")
+            .field("inbox", &self.inbox)
+            .finish()
+    }
+}
+
+/// What syncing a delivery did. Every outcome is final: answer 2xx (the axum `IntoResponse`
+/// answers `200 {"synced":true,"status":...}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Synced {
+    /// The change was written.
+    Applied,
+    /// The delivery was processed before (a retry or a duplicate); nothing ran.
+    Duplicate,
+    /// Newer data about the object was applied before; nothing was written.
+    Stale,
+    /// The object was deleted before; nothing was written.
+    Deleted,
+    /// An event about something the mirror does not keep; recorded as processed.
+    Ignored,
+}
+
+impl Synced {
+    /// `applied`, `duplicate`, `stale`, `deleted` or `ignored`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Stale => "stale",
+            Self::Deleted => "deleted",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for Synced {
+    fn into_response(self) -> axum_core::response::Response {
+        let body = serde_json::json!({ "synced": true, "status": self.as_str() }).to_string();
+        crate::response::json_response(http::StatusCode::OK, body.into())
+    }
+}

@@ -1,0 +1,63 @@
+-- clerk-webhooks sync schema, version 1. `{json}` is the JSON column type: JSONB on PostgreSQL,
+-- TEXT on SQLite. Timestamps are Clerk's own: Unix milliseconds.
+
+-- The transactional inbox: one row per delivery processed, committed with the handler's writes.
+CREATE TABLE IF NOT EXISTS clerk_webhooks_inbox (
+    delivery_key TEXT PRIMARY KEY,        -- {endpoint}:{svix-id}
+    processed_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clerk_webhooks_inbox_processed_at ON clerk_webhooks_inbox (processed_at);
+
+-- The order guard: the last version applied to each object, and its tombstone once deleted.
+CREATE TABLE IF NOT EXISTS clerk_webhooks_versions (
+    kind TEXT NOT NULL,                   -- user, organization, organization_membership
+    id TEXT NOT NULL,
+    version BIGINT NOT NULL,              -- updated_at, or the deletion's envelope timestamp
+    deleted BOOLEAN NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+
+-- The mirror. A deleted object keeps its row (so the app's references to it still resolve) with
+-- `deleted_at` set and nothing else but what the deletion itself carried.
+CREATE TABLE IF NOT EXISTS clerk_users (
+    id TEXT PRIMARY KEY,
+    email TEXT,                           -- the primary email address
+    first_name TEXT,
+    last_name TEXT,
+    username TEXT,
+    image_url TEXT,
+    created_at BIGINT,
+    updated_at BIGINT,
+    deleted_at BIGINT,
+    data {json} NOT NULL                  -- the event's whole `data`, as Clerk sent it
+);
+CREATE INDEX IF NOT EXISTS clerk_users_email ON clerk_users (email);
+
+CREATE TABLE IF NOT EXISTS clerk_organizations (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    slug TEXT,
+    image_url TEXT,
+    created_at BIGINT,
+    updated_at BIGINT,
+    deleted_at BIGINT,
+    data {json} NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS clerk_organization_memberships (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT,
+    user_id TEXT,
+    role TEXT,
+    created_at BIGINT,
+    updated_at BIGINT,
+    deleted_at BIGINT,
+    data {json} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clerk_organization_memberships_organization
+    ON clerk_organization_memberships (organization_id);
+CREATE INDEX IF NOT EXISTS clerk_organization_memberships_user
+    ON clerk_organization_memberships (user_id);
+
+CREATE TABLE IF NOT EXISTS clerk_webhooks_schema (version INTEGER PRIMARY KEY);
+INSERT INTO clerk_webhooks_schema (version) VALUES (1) ON CONFLICT DO NOTHING;

@@ -1,0 +1,305 @@
+//! The transactional inbox, the order guard and the mirror on real databases: a throwaway
+//! PostgreSQL cluster and an SQLite file.
+
+#[path = "common/clerk_history.rs"]
+mod clerk_history;
+mod common;
+#[path = "common/postgres_server.rs"]
+mod postgres_server;
+#[path = "common/redis_server.rs"]
+mod redis_server;
+#[path = "common/sync_db.rs"]
+mod sync_db;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use clerk_history::{deleted, envelope, user};
+use clerk_webhooks::sync::{Change, Inbox, Mirror, ObjectKind, Synced};
+use clerk_webhooks::testing::delivery;
+use postgres_server::PostgresServer;
+use sync_db::TestDb;
+
+async fn fresh<DB: TestDb>(pool: sqlx::Pool<DB>) -> Mirror<DB> {
+    let mirror = Mirror::new(pool);
+    mirror.inbox().migrate().await.unwrap();
+    DB::create_effects(mirror.inbox().pool()).await;
+    DB::clear(mirror.inbox().pool()).await;
+    mirror
+}
+
+fn user_row<'a, DB: TestDb>(rows: &'a [sync_db::MirrorRow], id: &str) -> &'a sync_db::MirrorRow {
+    rows.iter()
+        .find(|row| row.table == "clerk_users" && row.id == id)
+        .unwrap_or_else(|| panic!("{}: no row for {id}", DB::LABEL))
+}
+
+/// The issue's report: `user.deleted`, then a retry of an older `user.updated` under another id.
+async fn a_late_update_does_not_bring_a_deleted_user_back<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    let created = envelope("user.created", 1_000, user("user_1", 0, 1_000, 1_000));
+    let updated = envelope("user.updated", 2_000, user("user_1", 1, 1_000, 2_000));
+    let gone = envelope("user.deleted", 3_000, deleted("user_1", "user"));
+    let apply = |id: &'static str, body: String| {
+        let mirror = mirror.clone();
+        async move {
+            mirror
+                .apply(&delivery(id, 0), body.as_bytes())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(apply("msg_1", created.clone()).await, Synced::Applied);
+    assert_eq!(apply("msg_3", gone).await, Synced::Applied);
+    // The older update arrives late, and the creation is replayed under a new id.
+    assert_eq!(
+        apply("msg_2", updated).await,
+        Synced::Deleted,
+        "{}",
+        DB::LABEL
+    );
+    assert_eq!(
+        apply("msg_9", created).await,
+        Synced::Deleted,
+        "{}",
+        DB::LABEL
+    );
+    // A retry of a processed delivery runs nothing.
+    assert_eq!(apply("msg_3", String::new()).await, Synced::Duplicate);
+
+    let rows = DB::mirror_rows(mirror.inbox().pool()).await;
+    let row = user_row::<DB>(&rows, "user_1");
+    // email, first, last, username, image, created, updated: gone with the user; deleted_at set.
+    assert_eq!(
+        row.columns[..7],
+        [None, None, None, None, None, None, None],
+        "{}",
+        DB::LABEL
+    );
+    assert_eq!(row.columns[7].as_deref(), Some("3000"));
+    assert_eq!(row.data, deleted("user_1", "user"));
+}
+
+/// Updates out of order: the newest wins whatever the order, and a tie is the same state again.
+async fn the_newest_update_wins<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    let v =
+        |revision: u32, at: i64| envelope("user.updated", at, user("user_2", revision, 1_000, at));
+    let outcomes = [
+        mirror
+            .apply(&delivery("msg_b", 0), v(2, 3_000).as_bytes())
+            .await
+            .unwrap(),
+        mirror
+            .apply(&delivery("msg_a", 0), v(1, 2_000).as_bytes())
+            .await
+            .unwrap(),
+        mirror
+            .apply(&delivery("msg_c", 0), v(2, 3_000).as_bytes())
+            .await
+            .unwrap(),
+    ];
+    assert_eq!(
+        outcomes,
+        [Synced::Applied, Synced::Stale, Synced::Stale],
+        "{}",
+        DB::LABEL
+    );
+    let rows = DB::mirror_rows(mirror.inbox().pool()).await;
+    let row = user_row::<DB>(&rows, "user_2");
+    assert_eq!(row.columns[0].as_deref(), Some("user_2.r2@example.com"));
+    assert_eq!(row.columns[6].as_deref(), Some("3000"));
+    assert_eq!(
+        row.data,
+        user("user_2", 2, 1_000, 3_000),
+        "the whole object, as sent"
+    );
+}
+
+/// A handler that fails after its writes keeps none of them, and the retry applies once.
+async fn a_failed_handler_keeps_nothing<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    let body = envelope("user.created", 1_000, user("user_3", 0, 1_000, 1_000));
+    let the_delivery = delivery("msg_fail", 0);
+    {
+        let mut tx = mirror.inbox().begin(&the_delivery).await.unwrap().unwrap();
+        assert_eq!(
+            Mirror::write(&mut tx, body.as_bytes()).await.unwrap(),
+            Synced::Applied
+        );
+        DB::count_effect(&mut tx, "msg_fail").await.unwrap();
+        // The handler fails here: the transaction is dropped, not committed.
+    }
+    assert!(
+        DB::mirror_rows(mirror.inbox().pool()).await.is_empty(),
+        "{}",
+        DB::LABEL
+    );
+    assert_eq!(DB::inbox_len(mirror.inbox().pool()).await, 0);
+
+    let mut tx = mirror
+        .inbox()
+        .begin(&the_delivery)
+        .await
+        .unwrap()
+        .expect("the retry runs");
+    assert_eq!(
+        Mirror::write(&mut tx, body.as_bytes()).await.unwrap(),
+        Synced::Applied
+    );
+    DB::count_effect(&mut tx, "msg_fail").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(mirror.inbox().begin(&the_delivery).await.unwrap().is_none());
+    assert_eq!(
+        DB::effects(mirror.inbox().pool()).await,
+        [("msg_fail".to_owned(), 1)]
+    );
+}
+
+/// Rows older than the retention go; newer ones stay, so their retries are still recognised.
+async fn expired_deliveries_are_purged<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let now = Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+    let clock = Arc::clone(&now);
+    let inbox = Inbox::new(pool)
+        .with_retention(Duration::from_secs(3600))
+        .with_clock(move || *clock.lock().unwrap());
+    inbox.migrate().await.unwrap();
+    DB::create_effects(inbox.pool()).await;
+    DB::clear(inbox.pool()).await;
+    for id in ["msg_old_1", "msg_old_2"] {
+        inbox
+            .begin(&delivery(id, 0))
+            .await
+            .unwrap()
+            .unwrap()
+            .commit()
+            .await
+            .unwrap();
+    }
+    *now.lock().unwrap() += Duration::from_secs(1800);
+    inbox
+        .begin(&delivery("msg_new", 0))
+        .await
+        .unwrap()
+        .unwrap()
+        .commit()
+        .await
+        .unwrap();
+    *now.lock().unwrap() += Duration::from_secs(1801);
+
+    assert_eq!(inbox.purge().await.unwrap(), 2, "{}", DB::LABEL);
+    assert_eq!(DB::inbox_len(inbox.pool()).await, 1);
+    assert!(inbox
+        .begin(&delivery("msg_new", 0))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        inbox
+            .begin(&delivery("msg_old_1", 0))
+            .await
+            .unwrap()
+            .is_some(),
+        "forgotten after the retention"
+    );
+}
+
+/// The same delivery at two endpoints is two deliveries; at one endpoint, one.
+async fn keys_are_per_endpoint<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    let verifier = |endpoint: &str| {
+        clerk_webhooks::Verifier::new(clerk_webhooks::SigningSecret::new(common::SECRET).unwrap())
+            .with_endpoint(endpoint)
+    };
+    let body = br#"{"type":"email.created","data":{"id":"ema_1"}}"#;
+    let mut deliveries = Vec::new();
+    for endpoint in ["app", "analytics"] {
+        let verifier = verifier(endpoint).with_clock(|| common::at(common::NOW));
+        let headers = verifier
+            .signed_headers("msg_same", common::NOW, body)
+            .unwrap();
+        deliveries.push(verifier.verify(&headers, body).unwrap());
+    }
+    for the_delivery in &deliveries {
+        assert_eq!(
+            mirror.apply(the_delivery, body).await.unwrap(),
+            Synced::Ignored
+        );
+    }
+    assert_eq!(
+        mirror.apply(&deliveries[0], body).await.unwrap(),
+        Synced::Duplicate
+    );
+    assert_eq!(
+        DB::inbox_len(mirror.inbox().pool()).await,
+        2,
+        "{}",
+        DB::LABEL
+    );
+}
+
+async fn every_scenario<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    a_late_update_does_not_bring_a_deleted_user_back(pool.clone()).await;
+    the_newest_update_wins(pool.clone()).await;
+    a_failed_handler_keeps_nothing(pool.clone()).await;
+    expired_deliveries_are_purged(pool.clone()).await;
+    keys_are_per_endpoint(pool).await;
+}
+
+#[tokio::test]
+async fn scenarios_on_postgres() {
+    let server = PostgresServer::start();
+    every_scenario(sync_db::postgres(&server).await).await;
+}
+
+#[tokio::test]
+async fn scenarios_on_sqlite() {
+    let (pool, _dir) = sync_db::sqlite().await;
+    every_scenario(pool).await;
+}
+
+#[test]
+fn versions_come_from_updated_at_and_deletions_from_the_envelope() {
+    let body = envelope("user.updated", 5_000, user("user_v", 1, 1_000, 4_000));
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    let change = Change::of(&event, &meta).unwrap().unwrap();
+    assert_eq!(
+        (change.kind(), change.version(), change.is_deletion()),
+        (ObjectKind::User, 4_000, false)
+    );
+
+    let body = envelope(
+        "organization.deleted",
+        6_000,
+        deleted("org_v", "organization"),
+    );
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    let change = Change::of(&event, &meta).unwrap().unwrap();
+    assert_eq!(
+        (
+            change.kind(),
+            change.id(),
+            change.version(),
+            change.is_deletion()
+        ),
+        (ObjectKind::Organization, "org_v", 6_000, true)
+    );
+
+    // No id, no version: refused rather than applied out of order.
+    let body = r#"{"type":"user.deleted","data":{"object":"user","deleted":true}}"#;
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    assert!(Change::of(&event, &meta)
+        .unwrap_err()
+        .to_string()
+        .contains("data.id"));
+    let body = r#"{"type":"user.deleted","data":{"id":"user_x","deleted":true}}"#;
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    assert!(Change::of(&event, &meta)
+        .unwrap_err()
+        .to_string()
+        .contains("timestamp"));
+    // Events about anything else change nothing the guard keeps.
+    let (event, meta) =
+        clerk_webhooks::parse_event(br#"{"type":"email.created","data":{"id":"ema_1"}}"#).unwrap();
+    assert_eq!(Change::of(&event, &meta).unwrap(), None);
+}
