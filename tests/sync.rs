@@ -303,3 +303,122 @@ fn versions_come_from_updated_at_and_deletions_from_the_envelope() {
         clerk_webhooks::parse_event(br#"{"type":"email.created","data":{"id":"ema_1"}}"#).unwrap();
     assert_eq!(Change::of(&event, &meta).unwrap(), None);
 }
+
+/// Two instances receive the same delivery at once: the second waits on the first's record, then
+/// sees it committed (and runs nothing), or sees it rolled back (and runs).
+#[tokio::test]
+async fn two_instances_never_both_commit_one_delivery() {
+    let server = PostgresServer::start();
+    let pool = sync_db::postgres(&server).await;
+    let mirror = fresh(pool.clone()).await;
+    for first_commits in [true, false] {
+        let the_delivery = delivery(
+            if first_commits {
+                "msg_race_1"
+            } else {
+                "msg_race_2"
+            },
+            0,
+        );
+        let first = mirror.inbox().begin(&the_delivery).await.unwrap().unwrap();
+        let second = tokio::spawn({
+            let (inbox, the_delivery) = (mirror.inbox().clone(), the_delivery.clone());
+            async move {
+                inbox
+                    .begin(&the_delivery)
+                    .await
+                    .unwrap()
+                    .map(|tx| drop(tx))
+                    .is_some()
+            }
+        });
+        // The second instance is blocked on the first's uncommitted record.
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%clerk_webhooks_inbox%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if waiting == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(!second.is_finished());
+        if first_commits {
+            first.commit().await.unwrap();
+        } else {
+            drop(first);
+        }
+        assert_eq!(
+            second.await.unwrap(),
+            !first_commits,
+            "the second runs only if the first rolled back"
+        );
+    }
+}
+
+/// `kill -9` of the database mid-transaction keeps nothing of the delivery, and its retry applies
+/// once; a delivery committed before the kill is still recorded after the restart.
+#[tokio::test]
+async fn a_killed_database_keeps_acknowledged_deliveries_only() {
+    let mut server = PostgresServer::start();
+    let mirror = fresh(sync_db::postgres(&server).await).await;
+    let acknowledged = envelope("user.created", 1_000, user("user_k1", 0, 1_000, 1_000));
+    let in_flight = envelope("user.created", 1_000, user("user_k2", 0, 1_000, 1_000));
+    assert_eq!(
+        mirror
+            .apply(&delivery("msg_acked", 0), acknowledged.as_bytes())
+            .await
+            .unwrap(),
+        Synced::Applied
+    );
+
+    let mut tx = mirror
+        .inbox()
+        .begin(&delivery("msg_in_flight", 0))
+        .await
+        .unwrap()
+        .unwrap();
+    Mirror::write(&mut tx, in_flight.as_bytes()).await.unwrap();
+    <sqlx::Postgres as TestDb>::count_effect(&mut tx, "msg_in_flight")
+        .await
+        .unwrap();
+    server.kill();
+    assert!(
+        tx.commit().await.is_err(),
+        "the commit cannot succeed on a dead server"
+    );
+    server.restart();
+
+    let mirror = Mirror::new(sync_db::postgres(&server).await);
+    let pool = mirror.inbox().pool().clone();
+    assert_eq!(
+        mirror
+            .apply(&delivery("msg_acked", 0), acknowledged.as_bytes())
+            .await
+            .unwrap(),
+        Synced::Duplicate
+    );
+    let rows = <sqlx::Postgres as TestDb>::mirror_rows(&pool).await;
+    assert_eq!(
+        rows.iter().map(|row| row.id.as_str()).collect::<Vec<_>>(),
+        ["user_k1"]
+    );
+    assert!(
+        <sqlx::Postgres as TestDb>::effects(&pool).await.is_empty(),
+        "the in-flight effect is gone"
+    );
+    assert_eq!(
+        mirror
+            .apply(&delivery("msg_in_flight", 0), in_flight.as_bytes())
+            .await
+            .unwrap(),
+        Synced::Applied
+    );
+    assert_eq!(
+        <sqlx::Postgres as TestDb>::mirror_rows(&pool).await.len(),
+        2
+    );
+}

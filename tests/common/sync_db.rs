@@ -27,6 +27,10 @@ pub trait TestDb: SyncDatabase {
         tx: &'c mut InboxTransaction<Self>,
         svix_id: &'c str,
     ) -> BoxFuture<'c, sqlx::Result<()>>;
+    /// Breaks the delivery's transaction mid-way: on PostgreSQL the server drops its connection
+    /// (`pg_terminate_backend` of its own backend), on SQLite an injected error.
+    fn break_transaction<'c>(tx: &'c mut InboxTransaction<Self>)
+        -> BoxFuture<'c, sqlx::Result<()>>;
     /// Every effect count, by svix-id.
     fn effects(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<(String, i64)>>;
     /// Every row of the three mirror tables, sorted.
@@ -57,7 +61,7 @@ const MIRROR_QUERIES: [(&str, &str); 3] = [
 ];
 
 macro_rules! impl_test_db {
-    ($db:ty, $name:literal) => {
+    ($db:ty, $name:literal, break_with = $break_sql:literal) => {
         impl TestDb for $db {
             const LABEL: &'static str = $name;
 
@@ -80,6 +84,13 @@ macro_rules! impl_test_db {
                     .execute(&mut **tx)
                     .await
                     .map(drop)
+                })
+            }
+
+            fn break_transaction<'c>(tx: &'c mut InboxTransaction<Self>) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query($break_sql).execute(&mut **tx).await?;
+                    Err(sqlx::Error::Protocol("injected failure".into()))
                 })
             }
 
@@ -140,8 +151,12 @@ macro_rules! impl_test_db {
     };
 }
 
-impl_test_db!(sqlx::Postgres, "PostgreSQL");
-impl_test_db!(sqlx::Sqlite, "SQLite");
+impl_test_db!(
+    sqlx::Postgres,
+    "PostgreSQL",
+    break_with = "SELECT pg_terminate_backend(pg_backend_pid())"
+);
+impl_test_db!(sqlx::Sqlite, "SQLite", break_with = "SELECT 1");
 
 /// A fresh SQLite database in a file of its own (WAL, as an app would run it), and the file's
 /// directory, deleted when dropped.
