@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, integration, property and doc tests of the crate and of the
 # comparisons member (svix, ring, aws-lc-rs), the examples (built, and the axum one run), and the
-# RedisStore and queue tests against a real redis-server.
+# RedisStore and queue tests against a real redis-server, and the database sync tests against a
+# throwaway PostgreSQL cluster and SQLite files.
 #
 # The tests start their own throwaway servers on loopback; this script installs the server
 # packages they need when they are missing and it can (as root, or with sudo, through apt-get),
@@ -15,6 +16,10 @@ missing=()
 for entry in "${needed[@]}"; do
     command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
 done
+# Debian keeps PostgreSQL's server programs off the PATH, in /usr/lib/postgresql/VERSION/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    missing+=(postgresql)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -29,7 +34,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
         echo "The tests need ${missing[*]} on the PATH (they start throwaway servers on loopback)." >&2
         echo "Install it, then run this script again:" >&2
         echo "  Debian/Ubuntu: sudo apt-get install ${missing[*]}" >&2
-        echo "  macOS:         brew install redis" >&2
+        echo "  macOS:         brew install redis postgresql" >&2
         exit 1
     fi
 fi

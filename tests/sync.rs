@@ -4,6 +4,8 @@
 #[path = "common/clerk_history.rs"]
 mod clerk_history;
 mod common;
+#[path = "common/examples.rs"]
+mod examples;
 #[path = "common/postgres_server.rs"]
 mod postgres_server;
 #[path = "common/redis_server.rs"]
@@ -420,5 +422,31 @@ async fn a_killed_database_keeps_acknowledged_deliveries_only() {
     assert_eq!(
         <sqlx::Postgres as TestDb>::mirror_rows(&pool).await.len(),
         2
+    );
+}
+
+/// The `sync` example, as a user runs it: shuffled and repeated deliveries end in the newest state.
+#[test]
+fn the_sync_example_converges() {
+    let output = std::process::Command::new(examples::example("sync", &["--features", "sqlite"]))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let statuses: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.split_once("\"status\":\"")?.1.split('"').next())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["applied", "stale", "duplicate", "stale", "duplicate"]
+    );
+    assert!(
+        stdout.contains("user_2ada Ada <ada@analytical.engine>"),
+        "{stdout}"
     );
 }
