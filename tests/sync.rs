@@ -330,7 +330,7 @@ async fn two_instances_never_both_commit_one_delivery() {
                     .begin(&the_delivery)
                     .await
                     .unwrap()
-                    .map(|tx| drop(tx))
+                    .map(drop)
                     .is_some()
             }
         });

@@ -66,7 +66,7 @@ pub fn membership(
     json!({
         "id": id,
         "object": "organization_membership",
-        "role": if revision % 2 == 0 { "org:member" } else { "org:admin" },
+        "role": if revision.is_multiple_of(2) { "org:member" } else { "org:admin" },
         "permissions": [],
         "public_metadata": {"revision": revision},
         "private_metadata": {},
