@@ -26,19 +26,9 @@ pub trait SyncDatabase: sqlx::Database + sealed::Sealed {
         change: &'c Change<'_>,
     ) -> BoxFuture<'c, sqlx::Result<Admission>>;
     #[doc(hidden)]
-    fn write_user<'c>(
+    fn write<'c>(
         conn: &'c mut Self::Connection,
-        row: &'c rows::User<'_>,
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn write_organization<'c>(
-        conn: &'c mut Self::Connection,
-        row: &'c rows::Organization<'_>,
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn write_membership<'c>(
-        conn: &'c mut Self::Connection,
-        row: &'c rows::Membership<'_>,
+        row: &'c MirrorRow<'_>,
     ) -> BoxFuture<'c, sqlx::Result<()>>;
     #[doc(hidden)]
     fn purge<'c>(
@@ -54,49 +44,37 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// The mirror's rows, as written.
-#[allow(missing_docs)] // each field is its column
-pub mod rows {
-    /// A row of `clerk_users`.
-    #[derive(Debug)]
-    pub struct User<'a> {
-        pub id: &'a str,
-        pub email: Option<&'a str>,
-        pub first_name: Option<&'a str>,
-        pub last_name: Option<&'a str>,
-        pub username: Option<&'a str>,
-        pub image_url: Option<&'a str>,
-        pub created_at: Option<i64>,
-        pub updated_at: Option<i64>,
-        pub deleted_at: Option<i64>,
-        pub data: &'a serde_json::value::RawValue,
-    }
+/// One of the mirror's tables: its upsert, which binds the id, `text_columns` text columns, the
+/// created, updated and deleted times, and the object as JSON.
+#[derive(Debug)]
+pub struct MirrorTable {
+    statement: &'static str,
+    text_columns: usize,
+}
 
-    /// A row of `clerk_organizations`.
-    #[derive(Debug)]
-    pub struct Organization<'a> {
-        pub id: &'a str,
-        pub name: Option<&'a str>,
-        pub slug: Option<&'a str>,
-        pub image_url: Option<&'a str>,
-        pub created_at: Option<i64>,
-        pub updated_at: Option<i64>,
-        pub deleted_at: Option<i64>,
-        pub data: &'a serde_json::value::RawValue,
-    }
+pub(crate) const USERS: MirrorTable = MirrorTable {
+    statement: WRITE_USER,
+    text_columns: 5,
+};
+pub(crate) const ORGANIZATIONS: MirrorTable = MirrorTable {
+    statement: WRITE_ORGANIZATION,
+    text_columns: 3,
+};
+pub(crate) const MEMBERSHIPS: MirrorTable = MirrorTable {
+    statement: WRITE_MEMBERSHIP,
+    text_columns: 3,
+};
 
-    /// A row of `clerk_organization_memberships`.
-    #[derive(Debug)]
-    pub struct Membership<'a> {
-        pub id: &'a str,
-        pub organization_id: Option<&'a str>,
-        pub user_id: Option<&'a str>,
-        pub role: Option<&'a str>,
-        pub created_at: Option<i64>,
-        pub updated_at: Option<i64>,
-        pub deleted_at: Option<i64>,
-        pub data: &'a serde_json::value::RawValue,
-    }
+/// A row of one of the mirror's tables, as written (text columns past the table's are unused).
+#[derive(Debug)]
+pub struct MirrorRow<'a> {
+    pub(crate) table: &'static MirrorTable,
+    pub(crate) id: &'a str,
+    pub(crate) texts: [Option<&'a str>; 5],
+    pub(crate) created_at: Option<i64>,
+    pub(crate) updated_at: Option<i64>,
+    pub(crate) deleted_at: Option<i64>,
+    pub(crate) data: &'a serde_json::value::RawValue,
 }
 
 const SCHEMA: &str = include_str!("schema/schema.sql");
@@ -185,58 +163,16 @@ macro_rules! impl_sync_database {
                 })
             }
 
-            fn write_user<'c>(
+            fn write<'c>(
                 conn: &'c mut Self::Connection,
-                row: &'c rows::User<'_>,
+                row: &'c MirrorRow<'_>,
             ) -> BoxFuture<'c, sqlx::Result<()>> {
                 Box::pin(async move {
-                    sqlx::query(WRITE_USER)
-                        .bind(row.id)
-                        .bind(row.email)
-                        .bind(row.first_name)
-                        .bind(row.last_name)
-                        .bind(row.username)
-                        .bind(row.image_url)
-                        .bind(row.created_at)
-                        .bind(row.updated_at)
-                        .bind(row.deleted_at)
-                        .bind(sqlx::types::Json(row.data))
-                        .execute(&mut *conn)
-                        .await
-                        .map(drop)
-                })
-            }
-
-            fn write_organization<'c>(
-                conn: &'c mut Self::Connection,
-                row: &'c rows::Organization<'_>,
-            ) -> BoxFuture<'c, sqlx::Result<()>> {
-                Box::pin(async move {
-                    sqlx::query(WRITE_ORGANIZATION)
-                        .bind(row.id)
-                        .bind(row.name)
-                        .bind(row.slug)
-                        .bind(row.image_url)
-                        .bind(row.created_at)
-                        .bind(row.updated_at)
-                        .bind(row.deleted_at)
-                        .bind(sqlx::types::Json(row.data))
-                        .execute(&mut *conn)
-                        .await
-                        .map(drop)
-                })
-            }
-
-            fn write_membership<'c>(
-                conn: &'c mut Self::Connection,
-                row: &'c rows::Membership<'_>,
-            ) -> BoxFuture<'c, sqlx::Result<()>> {
-                Box::pin(async move {
-                    sqlx::query(WRITE_MEMBERSHIP)
-                        .bind(row.id)
-                        .bind(row.organization_id)
-                        .bind(row.user_id)
-                        .bind(row.role)
+                    let mut query = sqlx::query(row.table.statement).bind(row.id);
+                    for text in &row.texts[..row.table.text_columns] {
+                        query = query.bind(*text);
+                    }
+                    query
                         .bind(row.created_at)
                         .bind(row.updated_at)
                         .bind(row.deleted_at)

@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use crate::{parse_event, ClerkEvent, Delivery};
 
 use super::change::{Admission, Change};
-use super::database::{rows, SyncDatabase};
+use super::database::{MirrorRow, SyncDatabase, MEMBERSHIPS, ORGANIZATIONS, USERS};
 use super::inbox::{Inbox, InboxTransaction};
 use super::SyncError;
 
@@ -61,6 +61,21 @@ impl<DB: SyncDatabase> Mirror<DB> {
 
     /// Applies one verified delivery (`body` exactly as Clerk sent it) to the mirror, exactly once.
     ///
+    /// A queue worker (feature `queue`) applies its job the same way: the job is the delivery.
+    ///
+    /// ```
+    /// # #[cfg(feature = "queue")]
+    /// # mod doc {
+    /// use clerk_webhooks::queue::QueuedDelivery;
+    /// use clerk_webhooks::sync::{Mirror, SyncDatabase, SyncError, Synced};
+    ///
+    /// /// An apalis job function: an error fails the job, and apalis retries it.
+    /// async fn sync_job<DB: SyncDatabase>(job: QueuedDelivery, mirror: &Mirror<DB>) -> Result<Synced, SyncError> {
+    ///     mirror.apply(&job.delivery(), job.body.as_bytes()).await
+    /// }
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`SyncError`]: nothing was kept; answer 5xx and Svix retries.
@@ -97,83 +112,64 @@ impl<DB: SyncDatabase> Mirror<DB> {
         let Data { data } = serde_json::from_slice(body)
             .map_err(|err| crate::EventError::invalid_envelope(&err))?;
         let deleted_at = change.is_deletion().then_some(change.version());
+        let gone = [None; 5];
         use ClerkEvent::*;
-        match &event {
-            UserCreated(user) | UserUpdated(user) => {
-                let row = rows::User {
-                    id: &user.id,
-                    email: user.primary_email(),
-                    first_name: user.first_name.as_deref(),
-                    last_name: user.last_name.as_deref(),
-                    username: user.username.as_deref(),
-                    image_url: user.image_url.as_deref(),
-                    created_at: user.created_at,
-                    updated_at: user.updated_at,
-                    deleted_at,
-                    data,
-                };
-                DB::write_user(tx, &row).await?;
-            }
-            UserDeleted(_) => {
-                let row = rows::User {
-                    id: change.id(),
-                    email: None,
-                    first_name: None,
-                    last_name: None,
-                    username: None,
-                    image_url: None,
-                    created_at: None,
-                    updated_at: None,
-                    deleted_at,
-                    data,
-                };
-                DB::write_user(tx, &row).await?;
-            }
-            OrganizationCreated(org) | OrganizationUpdated(org) => {
-                let row = rows::Organization {
-                    id: &org.id,
-                    name: org.name.as_deref(),
-                    slug: org.slug.as_deref(),
-                    image_url: org.image_url.as_deref(),
-                    created_at: org.created_at,
-                    updated_at: org.updated_at,
-                    deleted_at,
-                    data,
-                };
-                DB::write_organization(tx, &row).await?;
-            }
-            OrganizationDeleted(_) => {
-                let row = rows::Organization {
-                    id: change.id(),
-                    name: None,
-                    slug: None,
-                    image_url: None,
-                    created_at: None,
-                    updated_at: None,
-                    deleted_at,
-                    data,
-                };
-                DB::write_organization(tx, &row).await?;
-            }
+        let (table, texts, created_at, updated_at) = match &event {
+            UserCreated(user) | UserUpdated(user) => (
+                &USERS,
+                [
+                    user.primary_email(),
+                    user.first_name.as_deref(),
+                    user.last_name.as_deref(),
+                    user.username.as_deref(),
+                    user.image_url.as_deref(),
+                ],
+                user.created_at,
+                user.updated_at,
+            ),
+            // What a deletion carries of a user or an organization is its id.
+            UserDeleted(_) => (&USERS, gone, None, None),
+            OrganizationCreated(org) | OrganizationUpdated(org) => (
+                &ORGANIZATIONS,
+                [
+                    org.name.as_deref(),
+                    org.slug.as_deref(),
+                    org.image_url.as_deref(),
+                    None,
+                    None,
+                ],
+                org.created_at,
+                org.updated_at,
+            ),
+            OrganizationDeleted(_) => (&ORGANIZATIONS, gone, None, None),
             // A deleted membership is sent whole, so its row keeps whom it joined to what.
             OrganizationMembershipCreated(membership)
             | OrganizationMembershipUpdated(membership)
-            | OrganizationMembershipDeleted(membership) => {
-                let row = rows::Membership {
-                    id: &membership.id,
-                    organization_id: Some(membership.organization.id.as_str()),
-                    user_id: membership.user_id(),
-                    role: membership.role.as_deref(),
-                    created_at: membership.created_at,
-                    updated_at: membership.updated_at,
-                    deleted_at,
-                    data,
-                };
-                DB::write_membership(tx, &row).await?;
-            }
+            | OrganizationMembershipDeleted(membership) => (
+                &MEMBERSHIPS,
+                [
+                    Some(membership.organization.id.as_str()),
+                    membership.user_id(),
+                    membership.role.as_deref(),
+                    None,
+                    None,
+                ],
+                membership.created_at,
+                membership.updated_at,
+            ),
             // `Change::of` gives a change for the kinds above only.
             _ => return Ok(Synced::Ignored),
-        }
+        };
+        let row = MirrorRow {
+            table,
+            id: change.id(),
+            texts,
+            created_at,
+            updated_at,
+            deleted_at,
+            data,
+        };
+        DB::write(tx, &row).await?;
         Ok(Synced::Applied)
     }
 }
