@@ -17,6 +17,7 @@
 #[macro_use]
 mod macros;
 
+mod auto_traits;
 pub mod dedupe;
 pub mod event;
 #[cfg(feature = "axum")]
@@ -32,7 +33,7 @@ pub mod testing;
 mod verify;
 
 pub use event::catalog::ClerkEvent;
-pub use event::envelope::{parse_event, EventMeta};
+pub use event::envelope::{parse_event, EventMeta, ParsedEvent};
 pub use event::error::EventError;
 #[cfg(feature = "axum")]
 pub use extract::MissingWebhookLayer;

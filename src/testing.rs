@@ -31,9 +31,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request};
-use http_body_util::Full;
 
-use crate::{parse_event, ClerkEvent, Delivery, EventMeta, Verifier};
+use crate::layer::WebhookBody;
+use crate::{parse_event, Delivery, ParsedEvent, Verifier};
 
 macro_rules! samples {
     ($($event_type:literal),+ $(,)?) => {
@@ -83,11 +83,11 @@ samples! {
 /// }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let (event, _meta) = sample_event("user.created").unwrap();
+/// let event = sample_event("user.created").unwrap().event;
 /// assert_eq!(on_user(delivery("msg_1", 1_700_000_000), event).await, "msg_1 user.created");
 /// # }
 /// ```
-pub fn sample_event(event_type: &str) -> Option<(ClerkEvent, EventMeta)> {
+pub fn sample_event(event_type: &str) -> Option<ParsedEvent> {
     parse_event(sample(event_type)?).ok()
 }
 
@@ -108,7 +108,7 @@ pub fn delivery(id: &str, timestamp: i64) -> Delivery {
 ///
 /// /// The worker's job function under test.
 /// fn greet(job: &QueuedDelivery) -> Option<String> {
-///     match job.event().ok()?.0 {
+///     match job.event().ok()?.event {
 ///         ClerkEvent::UserCreated(user) => Some(format!("welcome {}", user.id)),
 ///         _ => None,
 ///     }
@@ -135,7 +135,10 @@ pub fn queued_delivery(id: &str, body: &str) -> crate::queue::QueuedDelivery {
 /// A POST of `body` signed by `verifier` now, with `content-type: application/json`, the three
 /// `svix-*` headers and a fresh `svix-id`, to `/webhooks/clerk`; ready for `oneshot` through a
 /// router or a service. [`SignedRequest`] chooses the rest.
-pub fn signed_request(verifier: &Verifier, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+///
+/// The body is a [`WebhookBody`]: the crate's own body of bytes, readable by any tower or axum
+/// service.
+pub fn signed_request(verifier: &Verifier, body: impl Into<Bytes>) -> Request<WebhookBody> {
     SignedRequest::new(body).build(verifier)
 }
 
@@ -241,10 +244,10 @@ impl SignedRequest {
     /// # Panics
     ///
     /// When the URI or the id chosen for it is malformed: a mistake in the test itself.
-    pub fn build(self, verifier: &Verifier) -> Request<Full<Bytes>> {
+    pub fn build(self, verifier: &Verifier) -> Request<WebhookBody> {
         let headers = self.headers(verifier);
         let mut request = Request::post(&self.uri)
-            .body(Full::new(self.body))
+            .body(WebhookBody::new(self.body))
             .expect("the test's URI is not a valid URI");
         request.headers_mut().extend(headers);
         request
@@ -264,12 +267,14 @@ fn fresh_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ClerkEvent;
 
     #[test]
     fn every_known_type_has_a_sample_that_parses_to_its_own_variant() {
         for event_type in ClerkEvent::KNOWN_TYPES {
-            let (event, _) = sample_event(event_type)
-                .unwrap_or_else(|| panic!("no parsable sample for {event_type}"));
+            let event = sample_event(event_type)
+                .unwrap_or_else(|| panic!("no parsable sample for {event_type}"))
+                .event;
             assert_eq!(event.event_type(), *event_type);
             assert!(event.is_known() && !matches!(event, ClerkEvent::Unparsed(_)));
         }

@@ -24,7 +24,7 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
 
 fn fixture(name: &str) -> (ClerkEvent, clerk_webhooks::EventMeta) {
     let (_, body) = fixtures().into_iter().find(|(n, _)| n == name).unwrap();
-    parse_event(&body).unwrap()
+    parse_event(&body).unwrap().into_parts()
 }
 
 /// Every field the model emits agrees with the input; fields the input lacks are emitted only as
@@ -78,7 +78,9 @@ fn there_is_one_fixture_per_known_type_and_49_types() {
 #[test]
 fn every_fixture_parses_to_its_own_variant() {
     for (name, body) in fixtures() {
-        let (event, _) = parse_event(&body).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let (event, _) = parse_event(&body)
+            .unwrap_or_else(|err| panic!("{name}: {err}"))
+            .into_parts();
         assert!(event.is_known(), "{name} parsed as Unknown");
         assert_eq!(event.event_type(), name);
         let via_serde: ClerkEvent = serde_json::from_slice(&body).unwrap();
@@ -93,7 +95,7 @@ fn every_fixture_parses_to_its_own_variant() {
 fn serialized_data_agrees_with_the_input() {
     for (name, body) in fixtures() {
         let input: Value = serde_json::from_slice(&body).unwrap();
-        let (event, _) = parse_event(&body).unwrap();
+        let (event, _) = parse_event(&body).unwrap().into_parts();
         let emitted = serde_json::to_value(&event).unwrap();
         assert_eq!(emitted["type"], input["type"], "{name}");
         assert_eq!(
@@ -108,11 +110,11 @@ fn serialized_data_agrees_with_the_input() {
 #[test]
 fn serialize_then_deserialize_is_identity() {
     for (name, body) in fixtures() {
-        let (event, _) = parse_event(&body).unwrap();
+        let (event, _) = parse_event(&body).unwrap().into_parts();
         let json = serde_json::to_vec(&event).unwrap();
         let again: ClerkEvent = serde_json::from_slice(&json).unwrap();
         assert_eq!(again, event, "{name}");
-        let (again_fast, meta) = parse_event(&json).unwrap();
+        let (again_fast, meta) = parse_event(&json).unwrap().into_parts();
         assert_eq!(again_fast, event, "{name}");
         assert_eq!(meta, Default::default());
     }
@@ -270,7 +272,7 @@ fn past_due_spellings_are_aliases() {
             r#"{"id":"csub_item_1","status":"past_due"}"#
         };
         let body = format!(r#"{{"type":"{wire}","data":{data}}}"#);
-        let (event, _) = parse_event(body.as_bytes()).unwrap();
+        let (event, _) = parse_event(body.as_bytes()).unwrap().into_parts();
         assert_eq!(event.event_type(), expected);
     }
 }
@@ -278,7 +280,7 @@ fn past_due_spellings_are_aliases() {
 #[test]
 fn unknown_event_types_keep_their_data() {
     let body = br#"{"type":"agent.created","object":"event","timestamp":1,"data":{"id":"ag_1","n":[1,{"x":null}]}}"#;
-    let (event, meta) = parse_event(body).unwrap();
+    let (event, meta) = parse_event(body).unwrap().into_parts();
     let ClerkEvent::Unknown(unknown) = &event else {
         panic!()
     };
@@ -295,7 +297,7 @@ fn unknown_event_types_keep_their_data() {
 #[test]
 fn unknown_statuses_are_kept() {
     let body = br#"{"type":"session.created","data":{"id":"sess_1","status":"hibernating"}}"#;
-    let (ClerkEvent::SessionCreated(session), _) = parse_event(body).unwrap() else {
+    let (ClerkEvent::SessionCreated(session), _) = parse_event(body).unwrap().into_parts() else {
         panic!()
     };
     assert_eq!(session.status, SessionStatus::Other("hibernating".into()));

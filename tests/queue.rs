@@ -122,7 +122,7 @@ impl Effects {
 
 /// The worker's job: the typed event, and the effect recorded once per success.
 async fn process(job: QueuedDelivery, effects: Data<Effects>) -> Result<(), BoxDynError> {
-    let (event, _meta) = job.event()?;
+    let event = job.event()?.event;
     let ClerkEvent::UserCreated(user) = event else {
         return Err("unexpected event".into());
     };

@@ -67,11 +67,11 @@
 //! - `sms.created` carries `created_at_ms` per the spec and `created_at` in its example: both kept.
 //!
 //! ```
-//! use clerk_webhooks::{parse_event, ClerkEvent};
+//! use clerk_webhooks::{parse_event, ClerkEvent, ParsedEvent};
 //!
 //! let body = br#"{"type":"user.created","object":"event","timestamp":1716883200000,
 //!     "data":{"id":"user_1","first_name":"Ada"}}"#;
-//! let (event, meta) = parse_event(body)?;
+//! let ParsedEvent { event, meta, .. } = parse_event(body)?;
 //! match &event {
 //!     ClerkEvent::UserCreated(user) => assert_eq!(user.first_name.as_deref(), Some("Ada")),
 //!     other => panic!("unexpected {}", other.event_type()),

@@ -10,7 +10,7 @@ use apalis_redis::RedisStorage;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use tower_service::Service;
 
 use super::connection::{queue_config, ConnectOptions, QueueError, DEFAULT_COMMAND_DEADLINE};
@@ -77,16 +77,17 @@ impl DeliveryQueue {
     }
 }
 
-/// The response future of [`DeliveryQueue`].
+/// The response future of [`DeliveryQueue`]. Its answers are small JSON texts: `String` is an
+/// [`http_body::Body`], so any server sends them as they are.
 pub type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static>>;
+    Pin<Box<dyn Future<Output = Result<Response<String>, Infallible>> + Send + 'static>>;
 
 impl<B> Service<Request<B>> for DeliveryQueue
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display,
 {
-    type Response = Response<Full<Bytes>>;
+    type Response = Response<String>;
     type Error = Infallible;
     type Future = ResponseFuture;
 
@@ -166,8 +167,8 @@ where
     }
 }
 
-fn answer(status: StatusCode, json: String) -> Response<Full<Bytes>> {
-    json_response(status, json).map(|body| Full::new(Bytes::from(body)))
+fn answer(status: StatusCode, json: String) -> Response<String> {
+    json_response(status, json)
 }
 
 #[cfg(feature = "tracing")]

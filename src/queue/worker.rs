@@ -125,7 +125,7 @@ impl fmt::Debug for WorkerHealth {
 /// use clerk_webhooks::queue::{retry_policy, supervise, worker_storage, QueuedDelivery, WorkerHealth};
 ///
 /// async fn process(job: QueuedDelivery) -> Result<(), BoxDynError> {
-///     let (_event, _meta) = job.event()?;
+///     let _event = job.event()?.event;
 ///     Ok(())
 /// }
 ///
