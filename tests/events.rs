@@ -277,6 +277,63 @@ fn past_due_spellings_are_aliases() {
     }
 }
 
+/// The spec's schema nests `public_organization_data` in `data`; the payloads seen carry it beside
+/// the other fields. Both shapes reach the model, for every invitation event, and the model writes
+/// it back in the flat shape, which it reads again.
+#[test]
+fn invitation_organization_data_is_read_flat_and_nested() {
+    let organization = r#"{"id":"org_1","name":"Acme","slug":"acme","has_image":false}"#;
+    for event_type in [
+        "organizationInvitation.created",
+        "organizationInvitation.accepted",
+        "organizationInvitation.revoked",
+    ] {
+        let flat = format!(
+            r#"{{"type":"{event_type}","data":{{"id":"orginv_1","public_organization_data":{organization}}}}}"#
+        );
+        let nested = format!(
+            r#"{{"type":"{event_type}","data":{{"id":"orginv_1","data":{{"public_organization_data":{organization}}}}}}}"#
+        );
+        let mut read = Vec::new();
+        for body in [&flat, &nested] {
+            let event = parse_event(body.as_bytes()).unwrap().event;
+            let invitation = match &event {
+                ClerkEvent::OrganizationInvitationCreated(invitation)
+                | ClerkEvent::OrganizationInvitationAccepted(invitation)
+                | ClerkEvent::OrganizationInvitationRevoked(invitation) => invitation.clone(),
+                other => panic!("{event_type} read as {}", other.event_type()),
+            };
+            let data = invitation
+                .public_organization_data
+                .as_ref()
+                .unwrap_or_else(|| panic!("{event_type}: organization data lost from {body}"));
+            assert_eq!(data.id, "org_1");
+            assert_eq!(data.name.as_deref(), Some("Acme"));
+            let again: ClerkEvent =
+                serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+            assert_eq!(again, event, "{event_type}: round trip");
+            read.push(invitation);
+        }
+        assert_eq!(read[0], read[1], "{event_type}: both shapes read alike");
+    }
+    // Sent in both places, the outer one wins; a nested object without it leaves it unset.
+    let both = r#"{"type":"organizationInvitation.accepted","data":{"id":"orginv_1",
+        "public_organization_data":{"id":"org_outer"},"data":{"public_organization_data":{"id":"org_inner"}}}}"#;
+    let ClerkEvent::OrganizationInvitationAccepted(invitation) =
+        parse_event(both.as_bytes()).unwrap().event
+    else {
+        panic!()
+    };
+    assert_eq!(invitation.public_organization_data.unwrap().id, "org_outer");
+    let empty = r#"{"type":"organizationInvitation.accepted","data":{"id":"orginv_1","data":{}}}"#;
+    let ClerkEvent::OrganizationInvitationAccepted(invitation) =
+        parse_event(empty.as_bytes()).unwrap().event
+    else {
+        panic!()
+    };
+    assert_eq!(invitation.public_organization_data, None);
+}
+
 #[test]
 fn unknown_event_types_keep_their_data() {
     let body = br#"{"type":"agent.created","object":"event","timestamp":1,"data":{"id":"ag_1","n":[1,{"x":null}]}}"#;

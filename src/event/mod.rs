@@ -56,6 +56,9 @@
 //! # Where Clerk's sources disagree
 //!
 //! - The envelope `timestamp` is Unix milliseconds, although the spec's examples show seconds.
+//! - `organizationInvitation.*` carry `public_organization_data` beside the other fields in the
+//!   payloads seen, and inside a nested `data` object per the spec's schema: both are read
+//!   ([`OrganizationInvitation`]).
 //! - `role.deleted` and `permission.deleted` carry a [`DeletedObject`] per the spec and the whole
 //!   object per the TypeScript types: both are read ([`MaybeDeleted`]).
 //! - Subscription items come in two shapes: the spec's (`interval: "month"`, `plan.unit_prices`,
