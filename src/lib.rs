@@ -35,9 +35,8 @@ mod verify;
 pub use event::catalog::ClerkEvent;
 pub use event::envelope::{parse_event, EventMeta, ParsedEvent};
 pub use event::error::EventError;
-#[cfg(feature = "axum")]
-pub use extract::MissingWebhookLayer;
 pub use layer::layer::ClerkWebhookLayer;
+pub use layer::rejection::MissingWebhookLayer;
 pub use secret::{
     ConfigError, SecretError, SigningSecret, FALLBACK_SECRET_ENV_VAR, SECRET_ENV_VAR,
 };

@@ -8,7 +8,7 @@
 //! [`Delivery`](crate::Delivery); refused deliveries never reach it and are answered with a
 //! [`WebhookRejection`].
 
-mod body;
+pub(crate) mod body;
 mod budget;
 mod buffer;
 mod config;
@@ -16,7 +16,7 @@ mod future;
 #[allow(clippy::module_inception)] // one file per concept, as in tower-http
 pub(crate) mod layer;
 mod pipeline;
-mod rejection;
+pub(crate) mod rejection;
 mod service;
 mod streak;
 

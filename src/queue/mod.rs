@@ -43,6 +43,7 @@
 mod connection;
 mod job;
 mod recovery;
+mod rejection;
 mod service;
 mod worker;
 

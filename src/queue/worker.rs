@@ -194,14 +194,11 @@ pub fn retry_policy_with(
     Ok(RetryPolicy::retries(retries).with_backoff(maker.make_backoff()))
 }
 
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_restart(error: &str, wait: Duration) {
-    tracing::error!(
+    error!(
         %error,
         restart_in = ?wait,
         "clerk webhook queue worker stopped; building it again (check that Redis is reachable)"
     );
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_restart(_error: &str, _wait: Duration) {}
