@@ -32,13 +32,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request};
 
-use crate::layer::WebhookBody;
-use crate::{parse_event, Delivery, ParsedEvent, Verifier};
+use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::layer::body::WebhookBody;
+use crate::verify::{Delivery, Verifier};
 
 macro_rules! samples {
     ($($event_type:literal),+ $(,)?) => {
         /// A realistic, complete body of `event_type` (in the spelling of
-        /// [`ClerkEvent::KNOWN_TYPES`]) as Clerk sends it: every field Clerk documents, with
+        /// [`ClerkEvent::KNOWN_TYPES`](crate::ClerkEvent::KNOWN_TYPES)) as Clerk sends it: every field Clerk documents, with
         /// plausible ids and values. `None` for a type this version does not know.
         ///
         /// These are the crate's own test fixtures: each parses to its own typed variant.
@@ -267,7 +268,7 @@ fn fresh_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ClerkEvent;
+    use crate::event::catalog::ClerkEvent;
 
     #[test]
     fn every_known_type_has_a_sample_that_parses_to_its_own_variant() {

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{ClerkEvent, EventError, UnknownEvent, UnparsedEvent};
+use super::catalog::{ClerkEvent, UnknownEvent, UnparsedEvent};
+use super::error::EventError;
 
 /// The envelope fields around an event's data.
 ///

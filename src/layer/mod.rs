@@ -1,4 +1,4 @@
-//! The tower middleware: [`ClerkWebhookLayer`] and its service
+//! The tower middleware: [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) and its service
 //! [`ClerkWebhook`].
 //!
 //! Works wherever tower services do: axum (`MethodRouter::route_layer`), plain hyper (through
@@ -24,7 +24,6 @@ pub use self::body::{ResponseBody, WebhookBody};
 pub use self::budget::DEFAULT_UNVERIFIED_BUDGET;
 pub use self::config::{UnsupportedEvents, DEFAULT_BODY_LIMIT};
 pub use self::future::ResponseFuture;
-use self::layer::ClerkWebhookLayer;
 pub use self::rejection::{
     BodyError, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge, UnsupportedEvent,
     WebhookRejection,

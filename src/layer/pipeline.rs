@@ -16,11 +16,13 @@ use http::request::Parts;
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame};
 
+use super::body::{ResponseBody, WebhookBody};
 use super::buffer::{BodyBuffer, BufferError};
 use super::config::{Config, Parsing, UnsupportedEvents};
-use super::rejection::{BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge};
-use super::{ResponseBody, WebhookBody, WebhookRejection};
-use crate::event::{parse_envelope, parse_event_with};
+use super::rejection::{
+    BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
+};
+use crate::event::envelope::{parse_envelope, parse_event_with};
 use crate::verify::VerifyError;
 use crate::{metrics, BoxError};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::{Response, StatusCode};
 
-use super::ResponseBody;
+use super::body::ResponseBody;
 use crate::event::error::{EventError, INVALID_PAYLOAD, UNSUPPORTED_EVENT};
 use crate::response::{rejection_response, truncate_for_log};
 use crate::verify::VerifyError;

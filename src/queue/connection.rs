@@ -7,7 +7,8 @@ use std::time::Duration;
 use apalis_redis::{Config as QueueConfig, RedisStorage};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{QueuedDelivery, DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
+use super::job::QueuedDelivery;
+use super::{DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
 
 /// How the queue reaches Redis: its URL, how long a command may wait, and whether a Redis that
 /// can lose acknowledged jobs is accepted.

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{parse_event, Delivery, EventError, ParsedEvent};
+use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::event::error::EventError;
+use crate::verify::Delivery;
 
 /// A verified delivery as a job: everything Clerk sent, losslessly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use redis::aio::ConnectionLike;
 use redis::Script;
 
 use super::connection::{queue_config, QueueError};
-use super::QueuedDelivery;
+use super::job::QueuedDelivery;
 
 /// How long [`sweep_done`] keeps a finished job by default: 7 days, longer than the idempotency key
 /// ([`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 3 days), so a finished job can be
