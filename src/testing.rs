@@ -46,7 +46,7 @@ macro_rules! samples {
         pub fn sample(event_type: &str) -> Option<&'static [u8]> {
             match event_type {
                 $($event_type => Some(include_bytes!(concat!(
-                    env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events/", $event_type, ".json"
+                    env!("CARGO_MANIFEST_DIR"), "/src/testing/samples/", $event_type, ".json"
                 ))),)+
                 _ => None,
             }

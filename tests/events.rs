@@ -1,4 +1,4 @@
-//! The event model against one realistic body per event type (`tests/fixtures/events`).
+//! The event model against one realistic body per event type (`src/testing/samples`).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -9,7 +9,7 @@ use clerk_webhooks::{parse_event, ClerkEvent, EventError};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/testing/samples");
     let mut all: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
         .unwrap()
         .map(|entry| {
