@@ -48,6 +48,7 @@ pub const SUBSCRIPTION_ITEM: &str = "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S";
 pub const PAYMENT_ATTEMPT: &str = "pa_2g7np7Hrk0SN6kj5EDMLDaKNL0S";
 
 /// The id a sample of `event_type` carries in `data.id`.
+#[cfg(test)]
 pub(crate) fn of(event_type: &str) -> Option<&'static str> {
     let family = event_type
         .split_once('.')
