@@ -62,7 +62,10 @@ const _: fn() = || {
     }
 
     #[cfg(feature = "test-util")]
-    send_sync::<crate::testing::SignedRequest>();
+    {
+        send_sync::<crate::testing::SignedRequest>();
+        send_sync::<crate::testing::Sample>();
+    }
 };
 
 /// A `Send` inner service, to name the layer's future.
