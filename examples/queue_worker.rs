@@ -27,8 +27,8 @@ use tracing_subscriber::EnvFilter;
 /// The slow work. An `Err` is retried with exponential backoff (for about 30 hours); a delivery this version of the
 /// model cannot read is not retried (it never will be readable) but kept in `job.body`.
 async fn process(job: QueuedDelivery) -> Result<(), BoxDynError> {
-    let (event, _meta) = match job.event() {
-        Ok(parsed) => parsed,
+    let event = match job.event() {
+        Ok(parsed) => parsed.event,
         Err(err) => {
             tracing::error!(svix_id = job.id, %err, "cannot read this delivery; body kept in the job");
             return Ok(());

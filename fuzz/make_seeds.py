@@ -14,7 +14,7 @@ import shutil
 import struct
 
 FUZZ = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(FUZZ, "..", "tests", "fixtures", "events")
+FIXTURES = os.path.join(FUZZ, "..", "src", "testing", "samples")
 CORPUS = os.path.join(FUZZ, "corpus")
 KEY = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 NOW = 1_700_000_000

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test on loopback: starts examples/load_server (release build) and drives it with wrk:
+# Load test on loopback: starts comparisons/examples/load_server (release build) and drives it with wrk:
 #   1. valid signed user.created deliveries          -> every answer must be 200
 #   2. the same bodies on the unverified baseline    -> the throughput to compare with
 #   3. deliveries with a bad signature               -> every answer must be 400
@@ -18,7 +18,7 @@ WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-cargo build --release --example load_server -q
+cargo build --release -p clerk-webhooks-comparisons --example load_server -q
 CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" PORT="$PORT" target/release/examples/load_server >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 wait_for_line "$WORK/server.log" listening
@@ -28,7 +28,7 @@ python3 - "$SECRET" "$WORK" <<'PY'
 import base64, hashlib, hmac, json, sys, time
 secret, work = sys.argv[1], sys.argv[2]
 key = base64.b64decode(secret.removeprefix("whsec_"))
-body = open("tests/fixtures/events/user.created.json", "rb").read()
+body = open("src/testing/samples/user.created.json", "rb").read()
 now = str(int(time.time()))
 def sign(msg_id, payload):
     mac = hmac.new(key, f"{msg_id}.{now}.".encode() + payload, hashlib.sha256).digest()

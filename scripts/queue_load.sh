@@ -21,7 +21,7 @@ for tool in wrk redis-server; do
 done
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-cargo build --release --example load_server --features queue -q
+cargo build --release -p clerk-webhooks-comparisons --example load_server --features queue -q
 wait_for_line "$WORK/redis.log" "Ready to accept"
 CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" PORT="$PORT" \
     target/release/examples/load_server >"$WORK/server.log" 2>&1 &
@@ -34,7 +34,7 @@ python3 - "$SECRET" "$WORK" <<'PY'
 import base64, hashlib, hmac, json, sys, time
 secret, work = sys.argv[1], sys.argv[2]
 key = base64.b64decode(secret.removeprefix("whsec_"))
-body = open("tests/fixtures/events/user.created.json", "rb").read()
+body = open("src/testing/samples/user.created.json", "rb").read()
 now = str(int(time.time()))
 with open(f"{work}/pool.txt", "w") as pool:
     for n in range(200000):

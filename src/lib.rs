@@ -19,6 +19,7 @@
 #[macro_use]
 mod macros;
 
+mod auto_traits;
 pub mod dedupe;
 pub mod event;
 #[cfg(feature = "axum")]
@@ -36,11 +37,10 @@ pub mod testing;
 mod verify;
 
 pub use event::catalog::ClerkEvent;
-pub use event::envelope::{parse_event, EventMeta};
+pub use event::envelope::{parse_event, EventMeta, ParsedEvent};
 pub use event::error::EventError;
-#[cfg(feature = "axum")]
-pub use extract::MissingWebhookLayer;
 pub use layer::layer::ClerkWebhookLayer;
+pub use layer::rejection::MissingWebhookLayer;
 pub use secret::{
     ConfigError, SecretError, SigningSecret, FALLBACK_SECRET_ENV_VAR, SECRET_ENV_VAR,
 };

@@ -1,5 +1,43 @@
 //! Crate-private macros.
 
+/// Log through `tracing` (feature `tracing`), or nothing, as axum's `macros.rs` does: a call site
+/// is written once, whatever the features. Without `tracing` the arguments are not evaluated, so a
+/// function that only logs its parameters allows them to be unused in that build.
+#[cfg(feature = "tracing")]
+macro_rules! log_event {
+    ($level:ident, $($arguments:tt)+) => {
+        tracing::$level!($($arguments)+)
+    };
+}
+
+#[cfg(not(feature = "tracing"))]
+macro_rules! log_event {
+    ($level:ident, $($arguments:tt)+) => {
+        ()
+    };
+}
+
+// Each level is used by some combination of features only.
+#[allow(unused_macros)]
+macro_rules! error {
+    ($($arguments:tt)+) => { log_event!(error, $($arguments)+) };
+}
+
+#[allow(unused_macros)]
+macro_rules! warn {
+    ($($arguments:tt)+) => { log_event!(warn, $($arguments)+) };
+}
+
+#[allow(unused_macros)]
+macro_rules! info {
+    ($($arguments:tt)+) => { log_event!(info, $($arguments)+) };
+}
+
+#[allow(unused_macros)]
+macro_rules! debug {
+    ($($arguments:tt)+) => { log_event!(debug, $($arguments)+) };
+}
+
 /// `get_ref`, `get_mut` and `into_inner` for a middleware service whose inner service is the field
 /// `inner`, as tower-http writes them.
 macro_rules! define_inner_service_accessors {
@@ -17,6 +55,62 @@ macro_rules! define_inner_service_accessors {
         /// Unwraps the inner service.
         pub fn into_inner(self) -> S {
             self.inner
+        }
+    };
+}
+
+/// The answer of a rejection that always answers with one status and one code, as axum-core's
+/// `__define_rejection!` writes it: `status()`, `code()` and `body_text()` (the JSON body
+/// `{"error": CODE, "message": Display}`), and, crate-private, `retry_after()` (the `Retry-After`
+/// it asks for, if any) and `response()` (the whole answer).
+macro_rules! define_rejection {
+    (@retry_after $self:ident) => {
+        None
+    };
+    (@retry_after $self:ident, $this:ident => $retry_after:expr) => {{
+        let $this = $self;
+        Some($retry_after)
+    }};
+    (
+        $rejection:ty,
+        status = $status:ident,
+        code = $code:expr
+        $(, retry_after($this:ident) = $retry_after:expr)?
+        $(,)?
+    ) => {
+        impl $rejection {
+            /// The HTTP status of the answer.
+            pub fn status(&self) -> http::StatusCode {
+                http::StatusCode::$status
+            }
+
+            /// The stable machine-readable code (see the [table](crate#error-codes)).
+            pub fn code(&self) -> &'static str {
+                $code
+            }
+
+            /// The JSON body of the answer: `{"error": CODE, "message": TEXT}`.
+            pub fn body_text(&self) -> String {
+                crate::response::error_json(self.code(), &self.to_string())
+            }
+
+            /// How long the sender is asked to wait before it tries again (`Retry-After`), where
+            /// waiting helps.
+            #[allow(dead_code)]
+            pub(crate) fn retry_after(&self) -> Option<std::time::Duration> {
+                define_rejection!(@retry_after self $(, $this => $retry_after)?)
+            }
+
+            /// The answer: status, `content-type: application/json`, `Retry-After` where
+            /// waiting helps, and the JSON body.
+            #[allow(dead_code)]
+            pub(crate) fn response(&self) -> http::Response<String> {
+                crate::response::rejection_response(
+                    self.status(),
+                    self.retry_after(),
+                    self.body_text(),
+                )
+            }
         }
     };
 }

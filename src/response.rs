@@ -21,6 +21,19 @@ pub(crate) fn json_response<B>(status: StatusCode, body: B) -> Response<B> {
     response
 }
 
+/// A rejection's answer: `status`, JSON `body`, and `Retry-After` when the sender should wait.
+pub(crate) fn rejection_response(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: String,
+) -> Response<String> {
+    let mut response = json_response(status, body);
+    if let Some(wait) = retry_after {
+        set_retry_after(&mut response, wait);
+    }
+    response
+}
+
 /// Adds `Retry-After` in whole seconds, rounded up and at least 1.
 pub(crate) fn set_retry_after<B>(response: &mut Response<B>, wait: Duration) {
     let seconds = wait

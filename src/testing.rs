@@ -1,5 +1,8 @@
 //! Helpers for testing your handlers (cargo feature `test-util`): signed requests, a realistic body
-//! for every event type, and deliveries for calling a handler function directly.
+//! for every event type (with its [ids]), a [`Sample`] to edit before signing, and what the layer
+//! hands a handler, for calling it directly.
+//!
+//! # Through your router and the layer
 //!
 //! ```
 //! use axum::{http::StatusCode, routing::post, Router};
@@ -25,27 +28,72 @@
 //! assert_eq!(response.status(), StatusCode::CREATED);
 //! # Ok(()) }
 //! ```
+//!
+//! # Calling a handler function directly
+//!
+//! A handler takes what the layer puts in the request's extensions: the [`ClerkEvent`], its
+//! [`EventMeta`] and the [`Delivery`]. [`sample_event`] gives the first two (a [`ParsedEvent`]:
+//! take its fields), [`delivery`] the third, from an id *and* a timestamp.
+//!
+//! ```
+//! use clerk_webhooks::testing::{delivery, ids, sample_event, Sample};
+//! use clerk_webhooks::{ClerkEvent, Delivery, EventMeta, ParsedEvent};
+//!
+//! // The handler under test, with the extractors of an axum route.
+//! async fn on_clerk(delivery: Delivery, meta: EventMeta, event: ClerkEvent) -> String {
+//!     match event {
+//!         ClerkEvent::UserCreated(user) => format!(
+//!             "{} welcomes {} ({:?})",
+//!             delivery.id(),
+//!             user.primary_email().unwrap_or("no email"),
+//!             meta.instance_id.as_deref(),
+//!         ),
+//!         other => other.event_type().to_owned(),
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ParsedEvent { event, meta, .. } = sample_event("user.created").unwrap();
+//! let answer = on_clerk(delivery("msg_1", 1_700_000_000), meta, event).await;
+//! assert_eq!(answer, format!("msg_1 welcomes zoë.müller@例え.jp (Some({:?}))", ids::INSTANCE));
+//!
+//! // With an email of your own: edit the sample, then parse it as the layer would.
+//! let sample = Sample::new("user.created").unwrap()
+//!     .set("/data/email_addresses/0/email_address", "ada@example.com");
+//! let ParsedEvent { event, meta, .. } = sample.event()?;
+//! let answer = on_clerk(delivery("msg_2", 1_700_000_000), meta, event).await;
+//! assert!(answer.starts_with("msg_2 welcomes ada@example.com"));
+//! # Ok(()) }
+//! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request};
-use http_body_util::Full;
 
-use crate::{parse_event, ClerkEvent, Delivery, EventMeta, Verifier};
+pub mod ids;
+mod sample;
+
+pub use self::sample::Sample;
+use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::layer::body::WebhookBody;
+use crate::verify::{Delivery, Verifier};
+#[cfg(doc)]
+use crate::{event::envelope::EventMeta, ClerkEvent};
 
 macro_rules! samples {
     ($($event_type:literal),+ $(,)?) => {
         /// A realistic, complete body of `event_type` (in the spelling of
-        /// [`ClerkEvent::KNOWN_TYPES`]) as Clerk sends it: every field Clerk documents, with
+        /// [`ClerkEvent::KNOWN_TYPES`](crate::ClerkEvent::KNOWN_TYPES)) as Clerk sends it: every field Clerk documents, with
         /// plausible ids and values. `None` for a type this version does not know.
         ///
         /// These are the crate's own test fixtures: each parses to its own typed variant.
         pub fn sample(event_type: &str) -> Option<&'static [u8]> {
             match event_type {
                 $($event_type => Some(include_bytes!(concat!(
-                    env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events/", $event_type, ".json"
+                    env!("CARGO_MANIFEST_DIR"), "/src/testing/samples/", $event_type, ".json"
                 ))),)+
                 _ => None,
             }
@@ -83,16 +131,25 @@ samples! {
 /// }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let (event, _meta) = sample_event("user.created").unwrap();
+/// let event = sample_event("user.created").unwrap().event;
 /// assert_eq!(on_user(delivery("msg_1", 1_700_000_000), event).await, "msg_1 user.created");
 /// # }
 /// ```
-pub fn sample_event(event_type: &str) -> Option<(ClerkEvent, EventMeta)> {
+pub fn sample_event(event_type: &str) -> Option<ParsedEvent> {
     parse_event(sample(event_type)?).ok()
 }
 
-/// A [`Delivery`] as the layer would hand it on, for calling a handler function directly; its
+/// A [`Delivery`] as the layer would hand it on, for calling a handler function directly: `id` is
+/// the `svix-id` (the de-duplication key), `timestamp` the `svix-timestamp` in Unix seconds; its
 /// [endpoint](Delivery::endpoint) is `test`.
+///
+/// ```
+/// use clerk_webhooks::testing::delivery;
+///
+/// let retry = delivery("msg_2abc", 1_700_000_000);
+/// assert_eq!((retry.id(), retry.timestamp()), ("msg_2abc", 1_700_000_000));
+/// assert_eq!(retry.endpoint(), "test");
+/// ```
 pub fn delivery(id: &str, timestamp: i64) -> Delivery {
     Delivery::new(id, timestamp, &std::sync::Arc::from("test"))
 }
@@ -108,7 +165,7 @@ pub fn delivery(id: &str, timestamp: i64) -> Delivery {
 ///
 /// /// The worker's job function under test.
 /// fn greet(job: &QueuedDelivery) -> Option<String> {
-///     match job.event().ok()?.0 {
+///     match job.event().ok()?.event {
 ///         ClerkEvent::UserCreated(user) => Some(format!("welcome {}", user.id)),
 ///         _ => None,
 ///     }
@@ -135,7 +192,10 @@ pub fn queued_delivery(id: &str, body: &str) -> crate::queue::QueuedDelivery {
 /// A POST of `body` signed by `verifier` now, with `content-type: application/json`, the three
 /// `svix-*` headers and a fresh `svix-id`, to `/webhooks/clerk`; ready for `oneshot` through a
 /// router or a service. [`SignedRequest`] chooses the rest.
-pub fn signed_request(verifier: &Verifier, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+///
+/// The body is a [`WebhookBody`]: the crate's own body of bytes, readable by any tower or axum
+/// service.
+pub fn signed_request(verifier: &Verifier, body: impl Into<Bytes>) -> Request<WebhookBody> {
     SignedRequest::new(body).build(verifier)
 }
 
@@ -241,10 +301,10 @@ impl SignedRequest {
     /// # Panics
     ///
     /// When the URI or the id chosen for it is malformed: a mistake in the test itself.
-    pub fn build(self, verifier: &Verifier) -> Request<Full<Bytes>> {
+    pub fn build(self, verifier: &Verifier) -> Request<WebhookBody> {
         let headers = self.headers(verifier);
         let mut request = Request::post(&self.uri)
-            .body(Full::new(self.body))
+            .body(WebhookBody::new(self.body))
             .expect("the test's URI is not a valid URI");
         request.headers_mut().extend(headers);
         request
@@ -264,16 +324,34 @@ fn fresh_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::catalog::ClerkEvent;
 
     #[test]
     fn every_known_type_has_a_sample_that_parses_to_its_own_variant() {
         for event_type in ClerkEvent::KNOWN_TYPES {
-            let (event, _) = sample_event(event_type)
-                .unwrap_or_else(|| panic!("no parsable sample for {event_type}"));
+            let event = sample_event(event_type)
+                .unwrap_or_else(|| panic!("no parsable sample for {event_type}"))
+                .event;
             assert_eq!(event.event_type(), *event_type);
             assert!(event.is_known() && !matches!(event, ClerkEvent::Unparsed(_)));
         }
         assert_eq!(sample("agent.created"), None);
+    }
+
+    #[test]
+    fn every_sample_carries_the_exported_ids() {
+        for event_type in ClerkEvent::KNOWN_TYPES {
+            let body: serde_json::Value =
+                serde_json::from_slice(sample(event_type).unwrap()).unwrap();
+            assert_eq!(
+                body["data"]["id"].as_str(),
+                ids::of(event_type),
+                "{event_type}"
+            );
+            if let Some(instance) = body.get("instance_id") {
+                assert_eq!(instance, ids::INSTANCE, "{event_type}");
+            }
+        }
     }
 
     #[test]

@@ -15,9 +15,10 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::dedupe::{Claim, DedupeLayer, DedupeStore, MemoryStore};
+use clerk_webhooks::testing::SignedRequest;
 use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
 use common::*;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -110,13 +111,11 @@ async fn deliver_signed(
     verifier: &Verifier,
     id: &str,
 ) -> (StatusCode, http::HeaderMap, Value) {
-    let body = user_created("user_1");
-    let mut request = Request::post("/hook")
-        .body(Body::from(body.clone()))
-        .unwrap();
-    request
-        .headers_mut()
-        .extend(verifier.signed_headers(id, NOW, body.as_bytes()).unwrap());
+    let request = SignedRequest::new(user_created("user_1"))
+        .with_id(id)
+        .with_timestamp(NOW)
+        .with_uri("/hook")
+        .build(verifier);
     let response = app.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();

@@ -1,4 +1,4 @@
-//! The event model against one realistic body per event type (`tests/fixtures/events`).
+//! The event model against one realistic body per event type (`src/testing/samples`).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -9,7 +9,7 @@ use clerk_webhooks::{parse_event, ClerkEvent, EventError};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/testing/samples");
     let mut all: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
         .unwrap()
         .map(|entry| {
@@ -24,7 +24,7 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
 
 fn fixture(name: &str) -> (ClerkEvent, clerk_webhooks::EventMeta) {
     let (_, body) = fixtures().into_iter().find(|(n, _)| n == name).unwrap();
-    parse_event(&body).unwrap()
+    parse_event(&body).unwrap().into_parts()
 }
 
 /// Every field the model emits agrees with the input; fields the input lacks are emitted only as
@@ -78,7 +78,9 @@ fn there_is_one_fixture_per_known_type_and_49_types() {
 #[test]
 fn every_fixture_parses_to_its_own_variant() {
     for (name, body) in fixtures() {
-        let (event, _) = parse_event(&body).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let (event, _) = parse_event(&body)
+            .unwrap_or_else(|err| panic!("{name}: {err}"))
+            .into_parts();
         assert!(event.is_known(), "{name} parsed as Unknown");
         assert_eq!(event.event_type(), name);
         let via_serde: ClerkEvent = serde_json::from_slice(&body).unwrap();
@@ -93,7 +95,7 @@ fn every_fixture_parses_to_its_own_variant() {
 fn serialized_data_agrees_with_the_input() {
     for (name, body) in fixtures() {
         let input: Value = serde_json::from_slice(&body).unwrap();
-        let (event, _) = parse_event(&body).unwrap();
+        let (event, _) = parse_event(&body).unwrap().into_parts();
         let emitted = serde_json::to_value(&event).unwrap();
         assert_eq!(emitted["type"], input["type"], "{name}");
         assert_eq!(
@@ -108,11 +110,11 @@ fn serialized_data_agrees_with_the_input() {
 #[test]
 fn serialize_then_deserialize_is_identity() {
     for (name, body) in fixtures() {
-        let (event, _) = parse_event(&body).unwrap();
+        let (event, _) = parse_event(&body).unwrap().into_parts();
         let json = serde_json::to_vec(&event).unwrap();
         let again: ClerkEvent = serde_json::from_slice(&json).unwrap();
         assert_eq!(again, event, "{name}");
-        let (again_fast, meta) = parse_event(&json).unwrap();
+        let (again_fast, meta) = parse_event(&json).unwrap().into_parts();
         assert_eq!(again_fast, event, "{name}");
         assert_eq!(meta, Default::default());
     }
@@ -270,15 +272,72 @@ fn past_due_spellings_are_aliases() {
             r#"{"id":"csub_item_1","status":"past_due"}"#
         };
         let body = format!(r#"{{"type":"{wire}","data":{data}}}"#);
-        let (event, _) = parse_event(body.as_bytes()).unwrap();
+        let (event, _) = parse_event(body.as_bytes()).unwrap().into_parts();
         assert_eq!(event.event_type(), expected);
     }
+}
+
+/// The spec's schema nests `public_organization_data` in `data`; the payloads seen carry it beside
+/// the other fields. Both shapes reach the model, for every invitation event, and the model writes
+/// it back in the flat shape, which it reads again.
+#[test]
+fn invitation_organization_data_is_read_flat_and_nested() {
+    let organization = r#"{"id":"org_1","name":"Acme","slug":"acme","has_image":false}"#;
+    for event_type in [
+        "organizationInvitation.created",
+        "organizationInvitation.accepted",
+        "organizationInvitation.revoked",
+    ] {
+        let flat = format!(
+            r#"{{"type":"{event_type}","data":{{"id":"orginv_1","public_organization_data":{organization}}}}}"#
+        );
+        let nested = format!(
+            r#"{{"type":"{event_type}","data":{{"id":"orginv_1","data":{{"public_organization_data":{organization}}}}}}}"#
+        );
+        let mut read = Vec::new();
+        for body in [&flat, &nested] {
+            let event = parse_event(body.as_bytes()).unwrap().event;
+            let invitation = match &event {
+                ClerkEvent::OrganizationInvitationCreated(invitation)
+                | ClerkEvent::OrganizationInvitationAccepted(invitation)
+                | ClerkEvent::OrganizationInvitationRevoked(invitation) => invitation.clone(),
+                other => panic!("{event_type} read as {}", other.event_type()),
+            };
+            let data = invitation
+                .public_organization_data
+                .as_ref()
+                .unwrap_or_else(|| panic!("{event_type}: organization data lost from {body}"));
+            assert_eq!(data.id, "org_1");
+            assert_eq!(data.name.as_deref(), Some("Acme"));
+            let again: ClerkEvent =
+                serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+            assert_eq!(again, event, "{event_type}: round trip");
+            read.push(invitation);
+        }
+        assert_eq!(read[0], read[1], "{event_type}: both shapes read alike");
+    }
+    // Sent in both places, the outer one wins; a nested object without it leaves it unset.
+    let both = r#"{"type":"organizationInvitation.accepted","data":{"id":"orginv_1",
+        "public_organization_data":{"id":"org_outer"},"data":{"public_organization_data":{"id":"org_inner"}}}}"#;
+    let ClerkEvent::OrganizationInvitationAccepted(invitation) =
+        parse_event(both.as_bytes()).unwrap().event
+    else {
+        panic!()
+    };
+    assert_eq!(invitation.public_organization_data.unwrap().id, "org_outer");
+    let empty = r#"{"type":"organizationInvitation.accepted","data":{"id":"orginv_1","data":{}}}"#;
+    let ClerkEvent::OrganizationInvitationAccepted(invitation) =
+        parse_event(empty.as_bytes()).unwrap().event
+    else {
+        panic!()
+    };
+    assert_eq!(invitation.public_organization_data, None);
 }
 
 #[test]
 fn unknown_event_types_keep_their_data() {
     let body = br#"{"type":"agent.created","object":"event","timestamp":1,"data":{"id":"ag_1","n":[1,{"x":null}]}}"#;
-    let (event, meta) = parse_event(body).unwrap();
+    let (event, meta) = parse_event(body).unwrap().into_parts();
     let ClerkEvent::Unknown(unknown) = &event else {
         panic!()
     };
@@ -295,7 +354,7 @@ fn unknown_event_types_keep_their_data() {
 #[test]
 fn unknown_statuses_are_kept() {
     let body = br#"{"type":"session.created","data":{"id":"sess_1","status":"hibernating"}}"#;
-    let (ClerkEvent::SessionCreated(session), _) = parse_event(body).unwrap() else {
+    let (ClerkEvent::SessionCreated(session), _) = parse_event(body).unwrap().into_parts() else {
         panic!()
     };
     assert_eq!(session.status, SessionStatus::Other("hibernating".into()));

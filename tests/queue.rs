@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use apalis::layers::retry::RetryPolicy;
 use apalis::prelude::*;
-use axum::body::Body;
 use axum::routing::post_service;
 use axum::Router;
 use clerk_webhooks::queue::{
     queue_config, retry_policy_with, supervise, worker_storage, ConnectOptions, DeliveryQueue,
     QueueError, QueuedDelivery, WorkerHealth, DEFAULT_RETRIES,
 };
+use clerk_webhooks::testing::SignedRequest;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
 use common::{OTHER_SECRET, SECRET};
 use http::StatusCode;
@@ -31,13 +31,6 @@ use tower::ServiceExt;
 /// The wall clock: apalis-redis and the workers run on it.
 fn verifier() -> Verifier {
     Verifier::new(SigningSecret::new(SECRET).unwrap())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// The route, on a throwaway Redis without an append-only file (allowed explicitly).
@@ -76,12 +69,10 @@ async fn deliver_signed(
     id: &str,
     body: &str,
 ) -> (StatusCode, Value) {
-    let mut request = http::Request::post("/webhooks/clerk")
-        .body(Body::from(body.to_owned()))
-        .unwrap();
-    request
-        .headers_mut()
-        .extend(verifier.signed_headers(id, now(), body.as_bytes()).unwrap());
+    // Signed now: the test kit's default, on the verifier's (wall) clock.
+    let request = SignedRequest::new(body.to_owned())
+        .with_id(id)
+        .build(verifier);
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -122,7 +113,7 @@ impl Effects {
 
 /// The worker's job: the typed event, and the effect recorded once per success.
 async fn process(job: QueuedDelivery, effects: Data<Effects>) -> Result<(), BoxDynError> {
-    let (event, _meta) = job.event()?;
+    let event = job.event()?.event;
     let ClerkEvent::UserCreated(user) = event else {
         return Err("unexpected event".into());
     };

@@ -56,7 +56,7 @@ fn layer(c: &mut Criterion) {
     let verifier = Verifier::new(SigningSecret::new(SECRET).unwrap());
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/events/user.created.json"
+        "/../src/testing/samples/user.created.json"
     ))
     .unwrap();
     let now = SystemTime::now()

@@ -8,7 +8,7 @@ use std::hint::black_box;
 fn parsing(c: &mut Criterion) {
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/events/user.created.json"
+        "/../src/testing/samples/user.created.json"
     ))
     .unwrap();
     let mut group = c.benchmark_group("parse-user.created");

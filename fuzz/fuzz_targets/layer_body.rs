@@ -532,7 +532,7 @@ fn check(
         if unparsed {
             assert!(matches!(seen.event, ClerkEvent::Unparsed(_)), "{context}");
         } else {
-            let (event, meta) = parse_event(&scripted.sent).unwrap();
+            let (event, meta) = parse_event(&scripted.sent).unwrap().into_parts();
             assert_eq!(seen.event, event, "{context}");
             assert_eq!(seen.meta, meta, "{context}");
         }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::{Dedupe, DedupeStore};
+use super::service::Dedupe;
+use super::store::DedupeStore;
 
 /// The default processing lease: how long one attempt may run before another may take over.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);

@@ -18,6 +18,7 @@ mod layer;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod rejection;
 mod service;
 mod store;
 

@@ -7,13 +7,13 @@ use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::store::{Claim, ClaimToken, DedupeStore};
-use crate::layer::ResponseBody;
-use crate::response::{error_json, json_response, set_retry_after};
-use crate::{metrics, Delivery};
-
-/// How long Svix is asked to wait when the store is down.
-const STORE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(30);
+use super::rejection::{DeliveryInProgress, StoreUnavailable};
+use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
+use crate::layer::body::ResponseBody;
+use crate::layer::rejection::MissingWebhookLayer;
+use crate::metrics;
+use crate::response::json_response;
+use crate::verify::Delivery;
 
 /// Middleware that makes each delivery take effect once; see [`DedupeLayer`](super::DedupeLayer).
 #[derive(Debug, Clone)]
@@ -66,44 +66,31 @@ where
                 .get::<Delivery>()
                 .map(|delivery| (delivery.id().to_owned(), delivery.key()))
             else {
-                return Ok(reply(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    error_json(
-                        "missing_webhook_layer",
-                        "DedupeLayer needs ClerkWebhookLayer outside it, to verify the delivery id",
-                    ),
-                    None,
-                ));
+                let rejection = MissingWebhookLayer::dedupe();
+                rejection.log();
+                return Ok(rejection.response().map(ResponseBody::json));
             };
             let token = match store.claim(&key, lease).await {
                 Ok(Claim::Claimed(token)) => token,
                 Ok(Claim::Done) => {
                     metrics::dedupe("duplicate");
-                    #[cfg(feature = "tracing")]
-                    tracing::info!(svix_id = %id, "clerk webhook: duplicate delivery, already processed");
+                    info!(svix_id = %id, "clerk webhook: duplicate delivery, already processed");
                     let body = serde_json::json!({"duplicate": true, "svix_id": id,
                         "message": "already processed"});
-                    return Ok(reply(StatusCode::OK, body.to_string(), None));
+                    return Ok(json_response(
+                        StatusCode::OK,
+                        ResponseBody::json(body.to_string()),
+                    ));
                 }
                 Ok(Claim::InProgress { retry_after }) => {
                     metrics::dedupe("in_progress");
-                    let body =
-                        error_json("delivery_in_progress", "this delivery is being processed");
-                    let wait = retry_after.unwrap_or(lease);
-                    return Ok(reply(StatusCode::CONFLICT, body, Some(wait)));
+                    let rejection = DeliveryInProgress::new(retry_after.unwrap_or(lease));
+                    return Ok(rejection.response().map(ResponseBody::json));
                 }
                 Err(err) => {
                     metrics::dedupe("store_unavailable");
                     log_store_error(&id, &err);
-                    let body = error_json(
-                        "dedupe_unavailable",
-                        "the de-duplication store is unavailable",
-                    );
-                    return Ok(reply(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        body,
-                        Some(STORE_DOWN_RETRY_AFTER),
-                    ));
+                    return Ok(StoreUnavailable.response().map(ResponseBody::json));
                 }
             };
             // Releases the claim if the handler panics or this future is dropped mid-way.
@@ -151,24 +138,12 @@ impl<St: DedupeStore> Drop for ClaimGuard<'_, St> {
     }
 }
 
-fn reply<B>(
-    status: StatusCode,
-    json: String,
-    retry_after: Option<Duration>,
-) -> Response<ResponseBody<B>> {
-    let mut response = json_response(status, ResponseBody::json(json));
-    if let Some(wait) = retry_after {
-        set_retry_after(&mut response, wait);
-    }
-    response
-}
-
 /// A handler that outlived its lease may have run beside a retry that another instance (or this
 /// one) claimed after the lease: the operator should know, and make the lease longer.
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_lost_claim(id: &str, held: bool) {
     if !held {
-        tracing::warn!(
+        warn!(
             svix_id = %id,
             "clerk webhook: another attempt claimed or completed this delivery after its lease \
              expired, before the handler finished (the lease is shorter than the handler); it \
@@ -177,13 +152,7 @@ fn log_lost_claim(id: &str, held: bool) {
     }
 }
 
-#[cfg(not(feature = "tracing"))]
-fn log_lost_claim(_id: &str, _held: bool) {}
-
-#[cfg(feature = "tracing")]
-fn log_store_error(id: &str, err: &super::StoreError) {
-    tracing::error!(svix_id = id, error = %err, "clerk webhook de-duplication store failed");
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn log_store_error(id: &str, err: &StoreError) {
+    error!(svix_id = id, error = %err, "clerk webhook de-duplication store failed");
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_store_error(_id: &str, _err: &super::StoreError) {}

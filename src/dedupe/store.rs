@@ -67,6 +67,7 @@ impl fmt::Debug for ClaimToken {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Claim {
     /// First delivery of this id (or a retry after a failure or an expired lease): process it.
     Claimed(ClaimToken),
@@ -120,6 +121,14 @@ impl fmt::Debug for StoreError {
 ///   that cannot wait; the lease expiry covers what it misses.
 ///
 /// Only the holder of the [`ClaimToken`] can complete or release a claim.
+///
+/// # Not a `dyn` trait
+///
+/// `dyn DedupeStore` does not compile, by choice: the methods return `impl Future` so that a
+/// claim costs no allocation per delivery, and [`DedupeLayer`](super::DedupeLayer) clones its
+/// store into each service. To choose the store at run time (memory in development, Redis in
+/// production), wrap the candidates in an enum of your own that implements `DedupeStore` by
+/// delegating to the store it holds; the layer is then generic over that one type.
 ///
 /// ```
 /// use clerk_webhooks::dedupe::{Claim, DedupeStore, MemoryStore};

@@ -5,7 +5,17 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::*;
+use super::billing::{BillingPaymentAttempt, BillingSubscription, BillingSubscriptionItem};
+use super::common::{DeletedObject, MaybeDeleted};
+use super::communication::{Email, SmsMessage};
+use super::error::EventError;
+use super::invitation::{Invitation, WaitlistEntry};
+use super::organization::{
+    Organization, OrganizationDomain, OrganizationInvitation, OrganizationMembership,
+};
+use super::role::{Permission, Role};
+use super::session::Session;
+use super::user::User;
 
 /// An event of a type this version of the crate does not know, kept whole so nothing is lost.
 ///

@@ -10,7 +10,12 @@ macro_rules! open_enum {
         pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )+ }
     ) => {
         $(#[$meta])*
+        ///
+        /// Non-exhaustive: a value that arrives as `Other` today may get a variant of its own in a
+        /// later 1.x version, so compare with [`as_str`](Self::as_str) when you match on values
+        /// this version does not name.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )+
             /// A value this version of the crate does not know, kept as sent.

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{ClerkEvent, EventError, UnknownEvent, UnparsedEvent};
+use super::catalog::{ClerkEvent, UnknownEvent, UnparsedEvent};
+use super::error::EventError;
 
 /// The envelope fields around an event's data.
 ///
@@ -16,7 +17,7 @@ use super::{ClerkEvent, EventError, UnknownEvent, UnparsedEvent};
 /// let body = br#"{"type":"user.created","timestamp":1716883200000,"instance_id":"ins_1",
 ///     "event_attributes":{"http_request":{"client_ip":"203.0.113.9","user_agent":"curl/8"}},
 ///     "data":{"id":"user_1"}}"#;
-/// let (_, meta) = parse_event(body)?;
+/// let meta = parse_event(body)?.meta;
 /// assert_eq!(meta.instance_id.as_deref(), Some("ins_1"));
 /// assert_eq!(meta.http_request.unwrap().client_ip(), Some("203.0.113.9".parse().unwrap()));
 /// # Ok::<(), clerk_webhooks::EventError>(())
@@ -68,6 +69,36 @@ struct EventAttributes {
     http_request: Option<HttpRequest>,
 }
 
+/// What [`parse_event`] reads from a webhook body: the event and its envelope metadata.
+///
+/// A struct rather than a pair, so that what a later version reads from the envelope can join it
+/// without breaking callers: name the fields you use and end the pattern with `..`.
+///
+/// ```
+/// use clerk_webhooks::{parse_event, ClerkEvent, ParsedEvent};
+///
+/// let body = br#"{"type":"user.deleted","timestamp":1716883200000,"data":{"id":"user_1","deleted":true}}"#;
+/// let ParsedEvent { event, meta, .. } = parse_event(body)?;
+/// assert!(matches!(event, ClerkEvent::UserDeleted(_)));
+/// assert_eq!(meta.timestamp, Some(1716883200000));
+/// # Ok::<(), clerk_webhooks::EventError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ParsedEvent {
+    /// The typed event.
+    pub event: ClerkEvent,
+    /// The envelope around it: when Clerk created it, the instance, the request that caused it.
+    pub meta: EventMeta,
+}
+
+impl ParsedEvent {
+    /// The event and its metadata, as a pair.
+    pub fn into_parts(self) -> (ClerkEvent, EventMeta) {
+        (self.event, self.meta)
+    }
+}
+
 /// Reads a whole webhook body into the event and its envelope metadata.
 ///
 /// The envelope is scanned once; `data` is typed straight from the body's bytes.
@@ -82,8 +113,8 @@ struct EventAttributes {
 /// ```
 /// use clerk_webhooks::{parse_event, ClerkEvent, EventError};
 ///
-/// let (event, _) = parse_event(br#"{"type":"agent.created","data":{"id":"ag_1"}}"#)?;
-/// assert!(matches!(event, ClerkEvent::Unknown(_)));
+/// let parsed = parse_event(br#"{"type":"agent.created","data":{"id":"ag_1"}}"#)?;
+/// assert!(matches!(parsed.event, ClerkEvent::Unknown(_)));
 ///
 /// let err = parse_event(br#"{"type":"user.created","data":{"id":"user_1","banned":"yes"}}"#).unwrap_err();
 /// assert!(matches!(&err, EventError::UnsupportedData { path, .. } if path == "banned"));
@@ -91,8 +122,8 @@ struct EventAttributes {
 /// assert!(matches!(parse_event(b"[]"), Err(EventError::InvalidEnvelope { .. })));
 /// # Ok::<(), EventError>(())
 /// ```
-pub fn parse_event(body: &[u8]) -> Result<(ClerkEvent, EventMeta), EventError> {
-    parse_event_with(body, false)
+pub fn parse_event(body: &[u8]) -> Result<ParsedEvent, EventError> {
+    parse_event_with(body, false).map(|(event, meta)| ParsedEvent { event, meta })
 }
 
 /// Checks that a body is a webhook envelope (a JSON object with a string `type` and a `data`

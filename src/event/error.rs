@@ -36,12 +36,17 @@ pub enum EventError {
     },
 }
 
+/// The code of a verified body that is not a webhook envelope, here and in the layer's answer.
+pub(crate) const INVALID_PAYLOAD: &str = "invalid_payload";
+/// The code of a known event whose data does not fit the model, here and in the layer's answer.
+pub(crate) const UNSUPPORTED_EVENT: &str = "unsupported_event";
+
 impl EventError {
     /// A stable machine code: `invalid_payload` or `unsupported_event`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidEnvelope { .. } => "invalid_payload",
-            Self::UnsupportedData { .. } => "unsupported_event",
+            Self::InvalidEnvelope { .. } => INVALID_PAYLOAD,
+            Self::UnsupportedData { .. } => UNSUPPORTED_EVENT,
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! A webhook body is an envelope `{"type": ..., "data": ..., "timestamp": ..., "instance_id": ...,
 //! "event_attributes": ...}`. [`parse_event`](crate::parse_event) reads it once into a
-//! [`ClerkEvent`] (the type and its typed data, one of the types of this module)
+//! [`ClerkEvent`](crate::ClerkEvent) (the type and its typed data, one of the types of this module)
 //! and its [`EventMeta`](crate::EventMeta) (the rest). `ClerkEvent` also implements `Deserialize`
 //! from a whole body and `Serialize` back to `{"type": ..., "data": ...}`.
 //!
@@ -14,10 +14,10 @@
 //! The model follows Clerk's wire format, which grows. Unknown fields are ignored; fields that may be
 //! absent or `null` are `Option` (or default to empty); statuses that Clerk may extend keep unknown
 //! values as `Other(String)`; event types this version does not know become
-//! [`ClerkEvent::Unknown`] with their raw data. A known event type whose
+//! [`ClerkEvent::Unknown`](crate::ClerkEvent::Unknown) with their raw data. A known event type whose
 //! data does not fit the model (say, `user.created` without an `id`) is an
-//! [`EventError::UnsupportedData`] naming the type and the field,
-//! or, where asked for, [`ClerkEvent::Unparsed`]: never silently
+//! [`EventError::UnsupportedData`](crate::EventError::UnsupportedData) naming the type and the field,
+//! or, where asked for, [`ClerkEvent::Unparsed`](crate::ClerkEvent::Unparsed): never silently
 //! something else.
 //!
 //! The model never invents a value: a field that may be absent is an `Option` (`None` when it was
@@ -56,6 +56,9 @@
 //! # Where Clerk's sources disagree
 //!
 //! - The envelope `timestamp` is Unix milliseconds, although the spec's examples show seconds.
+//! - `organizationInvitation.*` carry `public_organization_data` beside the other fields in the
+//!   payloads seen, and inside a nested `data` object per the spec's schema: both are read
+//!   ([`OrganizationInvitation`]).
 //! - `role.deleted` and `permission.deleted` carry a [`DeletedObject`] per the spec and the whole
 //!   object per the TypeScript types: both are read ([`MaybeDeleted`]).
 //! - Subscription items come in two shapes: the spec's (`interval: "month"`, `plan.unit_prices`,
@@ -67,11 +70,11 @@
 //! - `sms.created` carries `created_at_ms` per the spec and `created_at` in its example: both kept.
 //!
 //! ```
-//! use clerk_webhooks::{parse_event, ClerkEvent};
+//! use clerk_webhooks::{parse_event, ClerkEvent, ParsedEvent};
 //!
 //! let body = br#"{"type":"user.created","object":"event","timestamp":1716883200000,
 //!     "data":{"id":"user_1","first_name":"Ada"}}"#;
-//! let (event, meta) = parse_event(body)?;
+//! let ParsedEvent { event, meta, .. } = parse_event(body)?;
 //! match &event {
 //!     ClerkEvent::UserCreated(user) => assert_eq!(user.first_name.as_deref(), Some("Ada")),
 //!     other => panic!("unexpected {}", other.event_type()),
@@ -105,8 +108,6 @@ pub use common::{
 };
 pub use communication::{Email, SmsMessage};
 pub use envelope::HttpRequest;
-pub(crate) use envelope::{parse_envelope, parse_event_with};
-use error::EventError;
 pub use invitation::{Invitation, InvitationStatus, WaitlistEntry, WaitlistEntryStatus};
 pub use organization::{
     DomainVerification, EnrollmentMode, Organization, OrganizationDomain, OrganizationInvitation,
@@ -119,5 +120,4 @@ pub use user::{
     ScimUserMetadata, SsoConnection, User, Web3Wallet,
 };
 
-use catalog::ClerkEvent;
 pub use catalog::{UnknownEvent, UnparsedEvent};

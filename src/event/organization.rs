@@ -157,7 +157,27 @@ pub struct DomainVerification {
 }
 
 /// An invitation to an organization (`organizationInvitation.created`, `.accepted`, `.revoked`).
+///
+/// Clerk's published schema puts the organization's public data one level down, in
+/// `data.public_organization_data`, where the payloads seen so far carry it beside the other fields;
+/// both shapes are read into [`public_organization_data`](Self::public_organization_data) (the
+/// outer one wins when both are sent), and it is serialized beside the other fields.
+///
+/// ```
+/// use clerk_webhooks::event::OrganizationInvitation;
+///
+/// let flat: OrganizationInvitation = serde_json::from_str(
+///     r#"{"id":"orginv_1","public_organization_data":{"id":"org_1","name":"Acme"}}"#,
+/// )?;
+/// let nested: OrganizationInvitation = serde_json::from_str(
+///     r#"{"id":"orginv_1","data":{"public_organization_data":{"id":"org_1","name":"Acme"}}}"#,
+/// )?;
+/// assert_eq!(flat, nested);
+/// assert_eq!(nested.public_organization_data.unwrap().name.as_deref(), Some("Acme"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "InvitationWire")]
 #[non_exhaustive]
 pub struct OrganizationInvitation {
     /// The invitation id (`orginv_...`).
@@ -200,6 +220,69 @@ pub struct OrganizationInvitation {
     /// Last update (Unix ms).
     #[serde(default)]
     pub updated_at: Option<i64>,
+}
+
+/// [`OrganizationInvitation`] as sent, in either shape: with `public_organization_data` beside the
+/// other fields, or (as Clerk's schema declares it) inside a nested `data` object.
+#[derive(Deserialize)]
+struct InvitationWire {
+    id: String,
+    object: Option<String>,
+    #[serde(default)]
+    email_address: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    role_name: Option<String>,
+    organization_id: Option<String>,
+    user_id: Option<String>,
+    inviter_id: Option<String>,
+    public_inviter_data: Option<PublicUserData>,
+    public_organization_data: Option<PublicOrganizationData>,
+    status: Option<InvitationStatus>,
+    #[serde(default)]
+    public_metadata: Value,
+    #[serde(default)]
+    private_metadata: Value,
+    url: Option<String>,
+    expires_at: Option<i64>,
+    #[serde(default)]
+    created_at: Option<i64>,
+    #[serde(default)]
+    updated_at: Option<i64>,
+    /// The schema's nesting of the organization's public data.
+    #[serde(default)]
+    data: Option<InvitationData>,
+}
+
+#[derive(Deserialize)]
+struct InvitationData {
+    #[serde(default)]
+    public_organization_data: Option<PublicOrganizationData>,
+}
+
+impl From<InvitationWire> for OrganizationInvitation {
+    fn from(wire: InvitationWire) -> Self {
+        let nested = wire.data.and_then(|data| data.public_organization_data);
+        Self {
+            id: wire.id,
+            object: wire.object,
+            email_address: wire.email_address,
+            role: wire.role,
+            role_name: wire.role_name,
+            organization_id: wire.organization_id,
+            user_id: wire.user_id,
+            inviter_id: wire.inviter_id,
+            public_inviter_data: wire.public_inviter_data,
+            public_organization_data: wire.public_organization_data.or(nested),
+            status: wire.status,
+            public_metadata: wire.public_metadata,
+            private_metadata: wire.private_metadata,
+            url: wire.url,
+            expires_at: wire.expires_at,
+            created_at: wire.created_at,
+            updated_at: wire.updated_at,
+        }
+    }
 }
 
 /// A membership of a user in an organization (`organizationMembership.*`, including `.deleted`,

@@ -12,10 +12,10 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::body::{ResponseBody, WebhookBody};
 use super::buffer::BodyBuffer;
 use super::config::Config;
 use super::pipeline::{self, Refusal};
-use super::{ResponseBody, WebhookBody};
 use crate::BoxError;
 
 pin_project! {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::config::{Config, Parsing, UnsupportedEvents};
-use super::ClerkWebhook;
+use super::service::ClerkWebhook;
 use crate::secret::ConfigError;
 use crate::verify::Verifier;
 

@@ -1,4 +1,4 @@
-//! The tower middleware: [`ClerkWebhookLayer`] and its service
+//! The tower middleware: [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) and its service
 //! [`ClerkWebhook`].
 //!
 //! Works wherever tower services do: axum (`MethodRouter::route_layer`), plain hyper (through
@@ -8,7 +8,7 @@
 //! [`Delivery`](crate::Delivery); refused deliveries never reach it and are answered with a
 //! [`WebhookRejection`].
 
-mod body;
+pub(crate) mod body;
 mod budget;
 mod buffer;
 mod config;
@@ -16,7 +16,7 @@ mod future;
 #[allow(clippy::module_inception)] // one file per concept, as in tower-http
 pub(crate) mod layer;
 mod pipeline;
-mod rejection;
+pub(crate) mod rejection;
 mod service;
 mod streak;
 
@@ -24,7 +24,6 @@ pub use self::body::{ResponseBody, WebhookBody};
 pub use self::budget::DEFAULT_UNVERIFIED_BUDGET;
 pub use self::config::{UnsupportedEvents, DEFAULT_BODY_LIMIT};
 pub use self::future::ResponseFuture;
-use self::layer::ClerkWebhookLayer;
 pub use self::rejection::{
     BodyError, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge, UnsupportedEvent,
     WebhookRejection,

@@ -16,11 +16,13 @@ use http::request::Parts;
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame};
 
+use super::body::{ResponseBody, WebhookBody};
 use super::buffer::{BodyBuffer, BufferError};
 use super::config::{Config, Parsing, UnsupportedEvents};
-use super::rejection::{BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge};
-use super::{ResponseBody, WebhookBody, WebhookRejection};
-use crate::event::{parse_envelope, parse_event_with};
+use super::rejection::{
+    BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
+};
+use crate::event::envelope::{parse_envelope, parse_event_with};
 use crate::verify::VerifyError;
 use crate::{metrics, BoxError};
 
@@ -170,30 +172,27 @@ pub(crate) fn accept(
 }
 
 /// `event` is `None` on a route that does not type events.
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_accepted(delivery: &crate::Delivery, event: Option<&crate::ClerkEvent>) {
     let Some(event) = event else {
-        tracing::debug!(svix_id = delivery.id(), "clerk webhook accepted");
+        debug!(svix_id = delivery.id(), "clerk webhook accepted");
         return;
     };
     if let crate::ClerkEvent::Unparsed(unparsed) = event {
-        tracing::warn!(
+        warn!(
             svix_id = delivery.id(),
             event_type = %unparsed.event_type,
             path = %crate::response::truncate_for_log(&unparsed.path, 128),
             "clerk webhook: event data does not fit the model; passed on as Unparsed"
         );
     } else {
-        tracing::debug!(
+        debug!(
             svix_id = delivery.id(),
             event_type = event.event_type(),
             "clerk webhook accepted"
         );
     }
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_accepted(_delivery: &crate::Delivery, _event: Option<&crate::ClerkEvent>) {}
 
 /// What the server can say about a signature that did not match, without the secret or the body:
 /// what was compared, and the likely cause where the request shows one.

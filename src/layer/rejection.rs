@@ -1,14 +1,15 @@
-//! Why the layer answered instead of the inner service: one type per failure, and the composite
-//! [`WebhookRejection`].
+//! Why the layer answered instead of the inner service: one type per failure, each owning its
+//! status, code and body, and the composite [`WebhookRejection`], which delegates to them. Also
+//! [`MissingWebhookLayer`], the answer of everything that needs the layer in front of it.
 
 use std::time::Duration;
 
 use http::{Response, StatusCode};
 
-use super::ResponseBody;
-use crate::response::{error_json, json_response, set_retry_after, truncate_for_log};
+use super::body::ResponseBody;
+use crate::event::error::{EventError, INVALID_PAYLOAD, UNSUPPORTED_EVENT};
+use crate::response::{rejection_response, truncate_for_log};
 use crate::verify::VerifyError;
-use crate::EventError;
 
 /// How long Svix is asked to wait when the server could not reserve memory for a body.
 const OUT_OF_MEMORY_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -74,6 +75,114 @@ pub struct UnsupportedEvent {
     reason: String,
 }
 
+/// A route needs [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) in front of it and has none: a
+/// server bug, answered `500 Internal Server Error` with code `missing_webhook_layer` and a
+/// message naming the fix.
+///
+/// The rejection of the [`ClerkEvent`](crate::ClerkEvent), [`EventMeta`](crate::EventMeta) and
+/// [`Delivery`](crate::Delivery) extractors (feature `axum`), and the answer of
+/// [`DedupeLayer`](crate::dedupe::DedupeLayer) and the queue's route without the layer. Extract
+/// `Option<ClerkEvent>` (or `Option<Delivery>`, `Option<EventMeta>`) in a handler that also
+/// serves requests without the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{needed_by}")]
+pub struct MissingWebhookLayer {
+    needed_by: NeededBy,
+}
+
+/// What needed the layer; each names its own fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NeededBy {
+    Extractor(&'static str),
+    Dedupe,
+    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
+    Queue,
+}
+
+impl std::fmt::Display for NeededBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Extractor(extractor) => write!(
+                f,
+                "{extractor} was extracted on a route without ClerkWebhookLayer: add \
+                 `.route_layer(ClerkWebhookLayer::...)` to the webhook route"
+            ),
+            Self::Dedupe => f.write_str(
+                "DedupeLayer needs ClerkWebhookLayer outside it, to verify the delivery id",
+            ),
+            Self::Queue => f.write_str(
+                "DeliveryQueue runs behind ClerkWebhookLayer, which verifies deliveries",
+            ),
+        }
+    }
+}
+
+impl MissingWebhookLayer {
+    /// The extractor `extractor` found nothing in the extensions.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn extractor(extractor: &'static str) -> Self {
+        Self {
+            needed_by: NeededBy::Extractor(extractor),
+        }
+    }
+
+    /// [`DedupeLayer`](crate::dedupe::DedupeLayer) found no delivery to key on.
+    pub(crate) fn dedupe() -> Self {
+        Self {
+            needed_by: NeededBy::Dedupe,
+        }
+    }
+
+    /// The queue's route found no verified delivery to store.
+    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
+    pub(crate) fn queue() -> Self {
+        Self {
+            needed_by: NeededBy::Queue,
+        }
+    }
+
+    /// Logged at error level where it becomes a response: the server is built wrong.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(crate) fn log(&self) {
+        let what = match self.needed_by {
+            NeededBy::Extractor(extractor) => extractor,
+            NeededBy::Dedupe => "DedupeLayer",
+            NeededBy::Queue => "DeliveryQueue",
+        };
+        error!(needed_by = what, "{self}");
+    }
+}
+
+define_rejection!(
+    PayloadTooLarge,
+    status = PAYLOAD_TOO_LARGE,
+    code = "payload_too_large"
+);
+define_rejection!(BodyError, status = BAD_REQUEST, code = "body_error");
+define_rejection!(
+    OutOfMemory,
+    status = SERVICE_UNAVAILABLE,
+    code = "out_of_memory",
+    retry_after(_this) = OUT_OF_MEMORY_RETRY_AFTER,
+);
+define_rejection!(
+    Overloaded,
+    status = SERVICE_UNAVAILABLE,
+    code = "overloaded",
+    retry_after(_this) = OVERLOADED_RETRY_AFTER,
+);
+define_rejection!(InvalidPayload, status = BAD_REQUEST, code = INVALID_PAYLOAD);
+define_rejection!(
+    UnsupportedEvent,
+    status = UNPROCESSABLE_ENTITY,
+    code = UNSUPPORTED_EVENT
+);
+define_rejection!(
+    MissingWebhookLayer,
+    status = INTERNAL_SERVER_ERROR,
+    code = "missing_webhook_layer"
+);
+
 /// Why [`ClerkWebhook`](super::ClerkWebhook) answered instead of the inner service.
 ///
 /// Every variant answers with a small JSON body `{"error": CODE, "message": TEXT}`; the code is
@@ -131,6 +240,14 @@ impl BodyError {
     }
 }
 
+impl InvalidPayload {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
 impl OutOfMemory {
     pub(crate) fn new() -> Self {
         Self { _private: () }
@@ -156,80 +273,79 @@ impl From<EventError> for WebhookRejection {
                 reason,
             }
             .into(),
-            other => InvalidPayload {
-                reason: other.reason().to_owned(),
-            }
-            .into(),
+            other => InvalidPayload::new(other.reason()).into(),
         }
     }
+}
+
+/// Calls `$method` on the rejection a [`WebhookRejection`] holds, as axum-core's
+/// `__composite_rejection!` delegates.
+macro_rules! delegate {
+    ($rejection:expr, $method:ident) => {
+        match $rejection {
+            WebhookRejection::Verify(inner) => inner.$method(),
+            WebhookRejection::PayloadTooLarge(inner) => inner.$method(),
+            WebhookRejection::BodyError(inner) => inner.$method(),
+            WebhookRejection::OutOfMemory(inner) => inner.$method(),
+            WebhookRejection::Overloaded(inner) => inner.$method(),
+            WebhookRejection::InvalidPayload(inner) => inner.$method(),
+            WebhookRejection::UnsupportedEvent(inner) => inner.$method(),
+        }
+    };
 }
 
 impl WebhookRejection {
     /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Verify(err) => err.status(),
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyError(_) | Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
-            Self::OutOfMemory(_) | Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UnsupportedEvent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        }
+        delegate!(self, status)
     }
 
     /// The stable machine-readable code (see the [table](crate#error-codes)).
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Verify(err) => err.code(),
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::BodyError(_) => "body_error",
-            Self::OutOfMemory(_) => "out_of_memory",
-            Self::Overloaded(_) => "overloaded",
-            Self::InvalidPayload(_) => "invalid_payload",
-            Self::UnsupportedEvent(_) => "unsupported_event",
-        }
+        delegate!(self, code)
     }
 
     /// The JSON body of the answer: `{"error": CODE, "message": TEXT}`.
     pub fn body_text(&self) -> String {
-        error_json(self.code(), &self.to_string())
+        delegate!(self, body_text)
     }
 
     /// The answer, with `content-type: application/json` (and `Retry-After` where a retry helps).
     pub(crate) fn to_response<B>(&self) -> Response<ResponseBody<B>> {
-        let mut response = json_response(self.status(), ResponseBody::json(self.body_text()));
-        match self {
-            Self::OutOfMemory(_) => set_retry_after(&mut response, OUT_OF_MEMORY_RETRY_AFTER),
-            Self::Overloaded(_) => set_retry_after(&mut response, OVERLOADED_RETRY_AFTER),
-            _ => {}
-        }
-        response
+        rejection_response(
+            self.status(),
+            delegate!(self, retry_after),
+            self.body_text(),
+        )
+        .map(ResponseBody::json)
     }
 
     /// One event per rejection, at a level chosen by what it means for the operator: an event the
     /// model cannot read and a server short of memory need someone (error); the rest is what any
     /// public endpoint sees from scanners and misconfigured senders (warn). `context` says what
     /// the request looked like, in bounded words.
-    #[cfg(feature = "tracing")]
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) fn log(&self, context: &LogContext) {
-        let code = self.code();
-        let status = self.status().as_u16();
-        // `None` fields are left out of the event.
-        let svix_id = context.svix_id.as_deref();
-        // The message never quotes a value from the body; its length is bounded here, whatever
-        // the size of the type, path or reason it names.
-        let detail = self.to_string();
-        let detail = truncate_for_log(&detail, LOGGED_DETAIL_CHARS);
-        let hint = context.hint.as_deref();
+        // Written once for both levels; without `tracing` nothing here is evaluated. `None`
+        // fields are left out of the event. The message never quotes a value from the body; its
+        // length is bounded here, whatever the size of the type, path or reason it names.
+        macro_rules! rejected {
+            ($level:ident) => {
+                $level!(
+                    code = self.code(),
+                    status = self.status().as_u16(),
+                    svix_id = context.svix_id.as_deref(),
+                    detail = %truncate_for_log(&self.to_string(), LOGGED_DETAIL_CHARS),
+                    hint = context.hint.as_deref(),
+                    "clerk webhook rejected"
+                )
+            };
+        }
         match self {
-            Self::UnsupportedEvent(_) | Self::OutOfMemory(_) => {
-                tracing::error!(code, status, svix_id, %detail, hint, "clerk webhook rejected")
-            }
-            _ => tracing::warn!(code, status, svix_id, %detail, hint, "clerk webhook rejected"),
+            Self::UnsupportedEvent(_) | Self::OutOfMemory(_) => rejected!(error),
+            _ => rejected!(warn),
         }
     }
-
-    #[cfg(not(feature = "tracing"))]
-    pub(crate) fn log(&self, _context: &LogContext) {}
 }
 
 /// What the layer logs about the request beside a rejection: its `svix-id`, cut to a short
@@ -293,6 +409,13 @@ mod into_response {
         InvalidPayload,
         UnsupportedEvent
     );
+
+    impl IntoResponse for MissingWebhookLayer {
+        fn into_response(self) -> Response {
+            self.log();
+            self.response().into_response()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -306,10 +429,7 @@ mod tests {
             BodyError::new("connection reset").into(),
             OutOfMemory::new().into(),
             Overloaded::new().into(),
-            InvalidPayload {
-                reason: "expected value at line 1 column 1".into(),
-            }
-            .into(),
+            InvalidPayload::new("expected value at line 1 column 1").into(),
             UnsupportedEvent {
                 event_type: "user.created".into(),
                 path: "banned".into(),
@@ -351,6 +471,32 @@ mod tests {
             assert_eq!(body["error"], rejection.code());
             assert_eq!(body["message"], rejection.to_string());
         }
+    }
+
+    /// One type, one code, one status; each site keeps the message that names its own fix.
+    #[test]
+    fn a_missing_layer_answers_500_with_the_fix_of_what_needed_it() {
+        let answers: Vec<(u16, String)> = [
+            MissingWebhookLayer::extractor("ClerkEvent"),
+            MissingWebhookLayer::dedupe(),
+            MissingWebhookLayer::queue(),
+        ]
+        .iter()
+        .map(|rejection| {
+            (
+                rejection.response().status().as_u16(),
+                rejection.body_text(),
+            )
+        })
+        .collect();
+        assert_eq!(
+            answers,
+            [
+                (500, r#"{"error":"missing_webhook_layer","message":"ClerkEvent was extracted on a route without ClerkWebhookLayer: add `.route_layer(ClerkWebhookLayer::...)` to the webhook route"}"#.to_owned()),
+                (500, r#"{"error":"missing_webhook_layer","message":"DedupeLayer needs ClerkWebhookLayer outside it, to verify the delivery id"}"#.to_owned()),
+                (500, r#"{"error":"missing_webhook_layer","message":"DeliveryQueue runs behind ClerkWebhookLayer, which verifies deliveries"}"#.to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -8,13 +8,14 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
+use super::body::{ResponseBody, WebhookBody};
 use super::config::Config;
 use super::future::ResponseFuture;
-use super::{pipeline, ClerkWebhookLayer, ResponseBody, WebhookBody};
+use super::pipeline;
 use crate::verify::Verifier;
 use crate::BoxError;
 
-/// Middleware that verifies Clerk webhook deliveries; see [`ClerkWebhookLayer`].
+/// Middleware that verifies Clerk webhook deliveries; see [`ClerkWebhookLayer`](crate::ClerkWebhookLayer).
 ///
 /// Usable without axum: here with a plain `tower::service_fn` handler.
 ///
@@ -55,9 +56,9 @@ pub struct ClerkWebhook<S> {
 
 impl<S> ClerkWebhook<S> {
     /// Wraps `inner`, verifying with `verifier` and the default settings; use
-    /// [`ClerkWebhookLayer`] to configure more.
+    /// [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) to configure more.
     pub fn new(inner: S, verifier: Verifier) -> Self {
-        tower_layer::Layer::layer(&ClerkWebhookLayer::new(verifier), inner)
+        Self::from_config(inner, Arc::new(Config::new(verifier)))
     }
 
     pub(crate) fn from_config(inner: S, config: Arc<Config>) -> Self {

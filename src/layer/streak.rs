@@ -133,9 +133,9 @@ fn advice(code: &str) -> Option<&'static str> {
     })
 }
 
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_raised(code: &str, count: u64, span: i64, advice: &str) {
-    tracing::error!(
+    error!(
         code,
         refused = count,
         minutes = span / 60,
@@ -144,20 +144,14 @@ fn log_raised(code: &str, count: u64, span: i64, advice: &str) {
     );
 }
 
-#[cfg(not(feature = "tracing"))]
-fn log_raised(_code: &str, _count: u64, _span: i64, _advice: &str) {}
-
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_recovered(code: &str, count: u64) {
-    tracing::info!(
+    info!(
         code,
         refused = count,
         "clerk webhook: deliveries are accepted again after a streak of refusals"
     );
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_recovered(_code: &str, _count: u64) {}
 
 #[cfg(test)]
 mod tests {

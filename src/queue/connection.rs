@@ -7,7 +7,8 @@ use std::time::Duration;
 use apalis_redis::{Config as QueueConfig, RedisStorage};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{QueuedDelivery, DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
+use super::job::QueuedDelivery;
+use super::{DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
 
 /// How the queue reaches Redis: its URL, how long a command may wait, and whether a Redis that
 /// can lose acknowledged jobs is accepted.
@@ -250,25 +251,18 @@ pub async fn worker_storage(
     Ok(RedisStorage::new(connection).with_config(queue_config(endpoint)))
 }
 
-#[cfg(feature = "tracing")]
 fn log_non_durable() {
-    tracing::warn!(
+    warn!(
         "clerk webhook queue: Redis runs without appendonly; jobs answered 200 are lost if Redis \
          restarts (allowed by ConnectOptions::allow_non_durable)"
     );
 }
 
-#[cfg(not(feature = "tracing"))]
-fn log_non_durable() {}
-
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_unchecked(reason: &str) {
-    tracing::warn!(
+    warn!(
         reason,
         "clerk webhook queue: could not read Redis' appendonly setting; make sure it is `yes`, or \
          jobs answered 200 can be lost when Redis restarts"
     );
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_unchecked(_reason: &str) {}

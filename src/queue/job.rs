@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{parse_event, ClerkEvent, Delivery, EventError, EventMeta};
+use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::event::error::EventError;
+use crate::verify::Delivery;
 
 /// A verified delivery as a job: everything Clerk sent, losslessly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +30,7 @@ impl QueuedDelivery {
     ///
     /// As [`parse_event`]: a type this version knows whose data does not fit is
     /// [`EventError::UnsupportedData`]; the raw body is still in [`body`](Self::body).
-    pub fn event(&self) -> Result<(ClerkEvent, EventMeta), EventError> {
+    pub fn event(&self) -> Result<ParsedEvent, EventError> {
         parse_event(self.body.as_bytes())
     }
 

@@ -43,6 +43,7 @@
 mod connection;
 mod job;
 mod recovery;
+mod rejection;
 mod service;
 mod worker;
 
@@ -59,9 +60,11 @@ pub use self::worker::{
     retry_policy, retry_policy_with, supervise, WorkerHealth, DEFAULT_RETRIES, MAX_RESTART_BACKOFF,
 };
 
-/// How long a delivery's `svix-id` keeps a second job out: 3 days, longer than Svix's retry
+/// How long a delivery's `svix-id` keeps a second job out: the window in which
+/// [`DedupeLayer`](crate::dedupe::DedupeLayer) remembers a processed id
+/// ([`DEFAULT_RETENTION`](crate::dedupe::DEFAULT_RETENTION), 3 days), longer than Svix's retry
 /// schedule (about 28 hours) with room for manual replays soon after.
-pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = crate::dedupe::DEFAULT_RETENTION;
 
 /// The start of every queue's name: an endpoint's queue is `clerk-webhooks:{endpoint}`.
 pub const QUEUE_PREFIX: &str = "clerk-webhooks";

@@ -20,7 +20,7 @@ use redis::aio::ConnectionLike;
 use redis::Script;
 
 use super::connection::{queue_config, QueueError};
-use super::QueuedDelivery;
+use super::job::QueuedDelivery;
 
 /// How long [`sweep_done`] keeps a finished job by default: 7 days, longer than the idempotency key
 /// ([`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 3 days), so a finished job can be
@@ -112,13 +112,13 @@ pub async fn enqueue<C>(
 where
     C: ConnectionLike + Send,
 {
-    let payload = serde_json::to_vec(job).map_err(other_error)?;
+    // Serialized once: every round pushes the same task (its id is drawn at each push).
+    let task = TaskBuilder::new(serde_json::to_vec(job).map_err(other_error)?)
+        .idempotency_key(key)
+        .build();
     // The key can expire between the push that found it and the look-up; the second push then
     // claims it. A third round is not needed unless a key lives less than a round trip.
     for _ in 0..3 {
-        let task = TaskBuilder::new(payload.clone())
-            .idempotency_key(key)
-            .build();
         let (enqueued, scheduled) =
             apalis_redis::queries::push_tasks(connection, config, std::slice::from_ref(&task))
                 .await
@@ -129,7 +129,7 @@ where
         let (state, _id): (String, String) = recover(config)
             .arg("key")
             .arg(key)
-            .arg(&payload[..])
+            .arg(&task.args[..])
             .invoke_async(connection)
             .await?;
         match state.as_str() {

@@ -10,14 +10,17 @@ use apalis_redis::RedisStorage;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use tower_service::Service;
 
 use super::connection::{queue_config, ConnectOptions, QueueError, DEFAULT_COMMAND_DEADLINE};
+use super::job::QueuedDelivery;
 use super::recovery::{enqueue, Enqueued};
-use super::QueuedDelivery;
-use crate::response::{error_json, json_response, set_retry_after};
-use crate::{metrics, Delivery};
+use super::rejection::QueueUnavailable;
+use crate::layer::rejection::{BodyError, InvalidPayload, MissingWebhookLayer};
+use crate::metrics;
+use crate::response::json_response;
+use crate::verify::Delivery;
 
 /// The route's service that stores each verified delivery as a [`QueuedDelivery`] job; place it
 /// behind [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) (with
@@ -77,16 +80,17 @@ impl DeliveryQueue {
     }
 }
 
-/// The response future of [`DeliveryQueue`].
+/// The response future of [`DeliveryQueue`]. Its answers are small JSON texts: `String` is an
+/// [`http_body::Body`], so any server sends them as they are.
 pub type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static>>;
+    Pin<Box<dyn Future<Output = Result<Response<String>, Infallible>> + Send + 'static>>;
 
 impl<B> Service<Request<B>> for DeliveryQueue
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display,
 {
-    type Response = Response<Full<Bytes>>;
+    type Response = Response<String>;
     type Error = Infallible;
     type Future = ResponseFuture;
 
@@ -100,29 +104,19 @@ where
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let Some(delivery) = parts.extensions.get::<Delivery>().cloned() else {
-                return Ok(answer(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    error_json(
-                        "missing_webhook_layer",
-                        "DeliveryQueue runs behind ClerkWebhookLayer, which verifies deliveries",
-                    ),
-                ));
+                let rejection = MissingWebhookLayer::queue();
+                rejection.log();
+                return Ok(rejection.response());
             };
             // The layer hands on the verified bytes in one frame: this does not wait on the client.
             let bytes = match body.collect().await {
                 Ok(collected) => collected.to_bytes(),
-                Err(err) => {
-                    return Ok(answer(
-                        StatusCode::BAD_REQUEST,
-                        error_json("body_error", &err.to_string()),
-                    ))
-                }
+                Err(err) => return Ok(BodyError::new(&err.to_string()).response()),
             };
-            let Ok(text) = String::from_utf8(bytes.to_vec()) else {
-                return Ok(answer(
-                    StatusCode::BAD_REQUEST,
-                    error_json("invalid_payload", "the body is not UTF-8 JSON"),
-                ));
+            // Takes the buffer over rather than copying it when the bytes are its only owner (the
+            // layer's buffer is).
+            let Ok(text) = String::from_utf8(Vec::from(bytes)) else {
+                return Ok(InvalidPayload::new("the body is not UTF-8").response());
             };
             let job = QueuedDelivery {
                 id: delivery.id().to_owned(),
@@ -146,52 +140,35 @@ where
                     // `queued`: the delivery is in the queue's hands; `status` says how.
                     let body = serde_json::json!({"queued": true, "status": outcome.as_str(),
                         "svix_id": delivery.id()});
-                    Ok(answer(StatusCode::OK, body.to_string()))
+                    Ok(json_response(StatusCode::OK, body.to_string()))
                 }
                 Err(err) => {
                     metrics::queue("unavailable");
                     log_unavailable(delivery.id(), &err);
-                    let mut response = answer(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        error_json(
-                            "queue_unavailable",
-                            "the delivery could not be stored for processing; retry later",
-                        ),
-                    );
-                    set_retry_after(&mut response, Duration::from_secs(5));
-                    Ok(response)
+                    Ok(QueueUnavailable.response())
                 }
             }
         })
     }
 }
 
-fn answer(status: StatusCode, json: String) -> Response<Full<Bytes>> {
-    json_response(status, json).map(|body| Full::new(Bytes::from(body)))
-}
-
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_queued(id: &str, outcome: Enqueued) {
-    match outcome {
-        Enqueued::Requeued => tracing::info!(
+    if outcome == Enqueued::Requeued {
+        info!(
             svix_id = id,
             "clerk webhook replayed: its dead job is queued again"
-        ),
-        _ => tracing::debug!(
+        );
+    } else {
+        debug!(
             svix_id = id,
             status = outcome.as_str(),
             "clerk webhook queued"
-        ),
+        );
     }
 }
 
-#[cfg(not(feature = "tracing"))]
-fn log_queued(_id: &str, _outcome: Enqueued) {}
-
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_unavailable(id: &str, err: &dyn std::fmt::Display) {
-    tracing::error!(svix_id = id, error = %err, "clerk webhook queue unavailable; answered 503");
+    error!(svix_id = id, error = %err, "clerk webhook queue unavailable; answered 503");
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_unavailable(_id: &str, _err: &dyn std::fmt::Display) {}

@@ -125,7 +125,7 @@ impl fmt::Debug for WorkerHealth {
 /// use clerk_webhooks::queue::{retry_policy, supervise, worker_storage, QueuedDelivery, WorkerHealth};
 ///
 /// async fn process(job: QueuedDelivery) -> Result<(), BoxDynError> {
-///     let (_event, _meta) = job.event()?;
+///     let _event = job.event()?.event;
 ///     Ok(())
 /// }
 ///
@@ -194,14 +194,11 @@ pub fn retry_policy_with(
     Ok(RetryPolicy::retries(retries).with_backoff(maker.make_backoff()))
 }
 
-#[cfg(feature = "tracing")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_restart(error: &str, wait: Duration) {
-    tracing::error!(
+    error!(
         %error,
         restart_in = ?wait,
         "clerk webhook queue worker stopped; building it again (check that Redis is reachable)"
     );
 }
-
-#[cfg(not(feature = "tracing"))]
-fn log_restart(_error: &str, _wait: Duration) {}

@@ -18,7 +18,7 @@ use http::StatusCode;
 /// match verifier.verify(&http::HeaderMap::new(), b"{}") {
 ///     Ok(delivery) => println!("verified {}", delivery.id()),
 ///     // Outside tower, answer with the status and the JSON body yourself.
-///     Err(err) => println!("{} {}", err.status(), err.to_json()),
+///     Err(err) => println!("{} {}", err.status(), err.body_text()),
 /// }
 /// # Ok::<(), clerk_webhooks::SecretError>(())
 /// ```
@@ -77,8 +77,13 @@ impl VerifyError {
     }
 
     /// The JSON response body `{"error": CODE, "message": TEXT}`, for frameworks other than tower.
-    pub fn to_json(&self) -> String {
+    pub fn body_text(&self) -> String {
         crate::response::error_json(self.code(), &self.to_string())
+    }
+
+    /// No refusal of the verifier asks the sender to wait before it retries.
+    pub(crate) fn retry_after(&self) -> Option<std::time::Duration> {
+        None
     }
 }
 
@@ -116,7 +121,7 @@ mod tests {
     #[test]
     fn json_body_has_the_code_and_the_message() {
         let err = VerifyError::InvalidHeader { name: "svix-id" };
-        let body: serde_json::Value = serde_json::from_str(&err.to_json()).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&err.body_text()).unwrap();
         assert_eq!(body["error"], "invalid_header");
         assert_eq!(body["message"], err.to_string());
         assert_eq!(body.as_object().unwrap().len(), 2);

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use clerk_webhooks::testing::SignedRequest;
 use clerk_webhooks::{SigningSecret, Verifier};
 use http::{HeaderMap, Request};
 
@@ -34,8 +35,12 @@ pub fn user_created(user_id: &str) -> String {
     )
 }
 
+/// The headers of a delivery signed by the test kit, as `id` at `timestamp`.
 pub fn signed_headers(id: &str, timestamp: i64, body: &[u8]) -> HeaderMap {
-    verifier().signed_headers(id, timestamp, body).unwrap()
+    SignedRequest::new(body.to_vec())
+        .with_id(id)
+        .with_timestamp(timestamp)
+        .headers(&verifier())
 }
 
 /// A POST to `uri` with `body`, signed as `id` at `timestamp`.

@@ -7,8 +7,11 @@
 //! worker (`clerk_webhooks::queue::DeliveryQueue`), `/inline` does the slow work before answering
 //! (simulated as [`SLOW_WORK`] of waiting on a database and an email API).
 //!
+//! It lives in the comparisons member, beside the benches, rather than among the crate's examples:
+//! it measures, it does not teach.
+//!
 //! ```text
-//! CLERK_WEBHOOK_SIGNING_SECRET=whsec_... PORT=3000 cargo run --release --example load_server
+//! CLERK_WEBHOOK_SIGNING_SECRET=whsec_... PORT=3000 cargo run --release -p clerk-webhooks-comparisons --example load_server
 //! ```
 
 use std::time::Duration;
