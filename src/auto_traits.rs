@@ -61,12 +61,47 @@ const _: fn() = || {
         send::<crate::queue::ResponseFuture>();
     }
 
+    #[cfg(feature = "postgres")]
+    {
+        send_sync::<crate::sync::Inbox<sqlx::Postgres>>();
+        send_sync::<crate::sync::Mirror<sqlx::Postgres>>();
+        send::<crate::sync::InboxTransaction<sqlx::Postgres>>();
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        send_sync::<crate::sync::Inbox<sqlx::Sqlite>>();
+        send_sync::<crate::sync::Mirror<sqlx::Sqlite>>();
+        send::<crate::sync::InboxTransaction<sqlx::Sqlite>>();
+    }
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    {
+        send_sync::<crate::sync::SyncError>();
+        send_sync::<crate::sync::Synced>();
+        send_sync::<crate::sync::Change<'static>>();
+        send_sync::<crate::sync::Admission>();
+    }
+
     #[cfg(feature = "test-util")]
     {
         send_sync::<crate::testing::SignedRequest>();
         send_sync::<crate::testing::Sample>();
     }
 };
+
+/// The futures of the sync's entry points are `Send`, so an axum handler or a spawned task can
+/// await them on any database.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn sync_futures_are_send<DB: crate::sync::SyncDatabase>(
+    mirror: &crate::sync::Mirror<DB>,
+    tx: &mut crate::sync::InboxTransaction<DB>,
+    delivery: &crate::Delivery,
+) {
+    fn send_value<T: Send>(_: T) {}
+    send_value(mirror.apply(delivery, b""));
+    send_value(mirror.inbox().begin(delivery));
+    send_value(mirror.inbox().purge());
+    send_value(crate::sync::Mirror::write(tx, b""));
+}
 
 /// A `Send` inner service, to name the layer's future.
 #[derive(Clone)]

@@ -263,7 +263,9 @@ async fn scenarios_on_sqlite() {
 #[test]
 fn versions_come_from_updated_at_and_deletions_from_the_envelope() {
     let body = envelope("user.updated", 5_000, user("user_v", 1, 1_000, 4_000));
-    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes())
+        .unwrap()
+        .into_parts();
     let change = Change::of(&event, &meta).unwrap().unwrap();
     assert_eq!(
         (change.kind(), change.version(), change.is_deletion()),
@@ -275,7 +277,9 @@ fn versions_come_from_updated_at_and_deletions_from_the_envelope() {
         6_000,
         deleted("org_v", "organization"),
     );
-    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes())
+        .unwrap()
+        .into_parts();
     let change = Change::of(&event, &meta).unwrap().unwrap();
     assert_eq!(
         (
@@ -289,20 +293,26 @@ fn versions_come_from_updated_at_and_deletions_from_the_envelope() {
 
     // No id, no version: refused rather than applied out of order.
     let body = r#"{"type":"user.deleted","data":{"object":"user","deleted":true}}"#;
-    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes())
+        .unwrap()
+        .into_parts();
     assert!(Change::of(&event, &meta)
         .unwrap_err()
         .to_string()
         .contains("data.id"));
     let body = r#"{"type":"user.deleted","data":{"id":"user_x","deleted":true}}"#;
-    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes()).unwrap();
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes())
+        .unwrap()
+        .into_parts();
     assert!(Change::of(&event, &meta)
         .unwrap_err()
         .to_string()
         .contains("timestamp"));
     // Events about anything else change nothing the guard keeps.
     let (event, meta) =
-        clerk_webhooks::parse_event(br#"{"type":"email.created","data":{"id":"ema_1"}}"#).unwrap();
+        clerk_webhooks::parse_event(br#"{"type":"email.created","data":{"id":"ema_1"}}"#)
+            .unwrap()
+            .into_parts();
     assert_eq!(Change::of(&event, &meta).unwrap(), None);
 }
 

@@ -41,7 +41,8 @@ impl ObjectKind {
 /// let (event, meta) = clerk_webhooks::parse_event(
 ///     br#"{"type":"user.updated","timestamp":1700000000500,
 ///          "data":{"id":"user_1","updated_at":1700000000123}}"#,
-/// )?;
+/// )?
+/// .into_parts();
 /// let change = Change::of(&event, &meta)?.expect("a user event changes a user");
 /// assert_eq!((change.kind(), change.id(), change.version()), (ObjectKind::User, "user_1", 1700000000123));
 /// assert!(!change.is_deletion());

@@ -61,8 +61,7 @@ impl SyncError {
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for SyncError {
     fn into_response(self) -> axum_core::response::Response {
-        #[cfg(feature = "tracing")]
-        tracing::error!(code = self.code(), error = %self, "clerk webhook not synced");
+        error!(code = self.code(), error = %self, "clerk webhook not synced");
         crate::response::json_response(self.status(), self.body_text().into())
     }
 }

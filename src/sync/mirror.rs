@@ -95,7 +95,7 @@ impl<DB: SyncDatabase> Mirror<DB> {
     ///
     /// [`SyncError`]: drop the transaction and answer 5xx.
     pub async fn write(tx: &mut InboxTransaction<DB>, body: &[u8]) -> Result<Synced, SyncError> {
-        let (event, meta) = parse_event(body)?;
+        let (event, meta) = parse_event(body)?.into_parts();
         let Some(change) = Change::of(&event, &meta)? else {
             return Ok(Synced::Ignored);
         };
