@@ -24,6 +24,8 @@ pub(crate) fn run(url: &str, args: &DeliveryArgs) -> Result<ExitCode, String> {
         // A 4xx or 5xx is an answer to print, not an error.
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
+        // Svix does not follow redirects either: a 3xx is printed as the endpoint's answer.
+        .max_redirects(0)
         .build()
         .into();
     let mut request = agent.post(url);

@@ -768,3 +768,23 @@ fn the_secret_comes_from_the_environment_a_file_or_standard_input() {
     let help = String::from_utf8_lossy(&run(&["sign", "--help"]).stdout).into_owned();
     assert!(help.contains("Visible to every local user"), "{help}");
 }
+
+#[test]
+fn send_does_not_follow_redirects() {
+    let url = answering(
+        b"HTTP/1.1 308 Permanent Redirect\r\nlocation: http://127.0.0.1:1/elsewhere\r\ncontent-length: 0\r\n\r\n"
+            .to_vec(),
+    );
+    let output = run(&[
+        "send",
+        "--url",
+        &url,
+        "--type",
+        "user.created",
+        "--secret",
+        SECRET,
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("308 Permanent Redirect"), "{text}");
+}

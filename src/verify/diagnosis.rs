@@ -534,11 +534,16 @@ fn timestamp_unit(text: &str) -> Option<Finding> {
     }
 }
 
+/// How much of a body is searched for [`json_style_clues`]: a re-serialized body shows its
+/// separators and line breaks in its first bytes, and Clerk's bodies are a few KiB, so a forged
+/// body of any size costs one bounded scan on top of its HMAC.
+const SCANNED_BODY_LEN: usize = 64 * 1024;
+
 /// Signs that a JSON body was written again by another serializer than Clerk's, which writes
-/// compact UTF-8 JSON. One pass over the body, outside and inside strings, stopping once all
-/// three are seen; nothing for a body that is not a JSON object.
+/// compact UTF-8 JSON. One pass over (the start of) the body, outside and inside strings,
+/// stopping once all three are seen; nothing for a body that is not a JSON object.
 fn json_style_clues(body: &[u8]) -> Vec<Finding> {
-    let json = body.trim_ascii();
+    let json = body[..body.len().min(SCANNED_BODY_LEN)].trim_ascii();
     if !json.starts_with(b"{") {
         return Vec::new();
     }
@@ -737,6 +742,14 @@ mod tests {
         );
         assert_eq!(json_style_clues(br#"{"a":"\u+0e9"}"#), []);
         assert_eq!(json_style_clues(br#"{"a":"\u00"}"#), []);
+        // Only the start of a body is searched.
+        let late = format!(r#"{{"a":"{}", "b":1}}"#, "x".repeat(SCANNED_BODY_LEN));
+        assert_eq!(json_style_clues(late.as_bytes()), []);
+        let early = format!(r#"{{"b": 1,"a":"{}"}}"#, "x".repeat(SCANNED_BODY_LEN));
+        assert_eq!(
+            json_style_clues(early.as_bytes()),
+            [Finding::SpacedSeparators]
+        );
     }
 
     #[test]
