@@ -534,29 +534,46 @@ fn timestamp_unit(text: &str) -> Option<Finding> {
     }
 }
 
-/// How much of a body is searched for [`json_style_clues`]: a re-serialized body shows its
-/// separators and line breaks in its first bytes, and Clerk's bodies are a few KiB, so a forged
-/// body of any size costs one bounded scan on top of its HMAC.
+/// How much of a body is searched for `\u` escapes: Clerk's bodies are a few KiB, and a forged
+/// body of any size then costs one bounded scan on top of its HMAC.
 const SCANNED_BODY_LEN: usize = 64 * 1024;
+/// How many separators (`,` and `:` between tokens) are looked at: a serializer that spaces or
+/// indents does it from the first one on, so the walk through the tokens stops early.
+const SCANNED_SEPARATORS: usize = 16;
 
 /// Signs that a JSON body was written again by another serializer than Clerk's, which writes
-/// compact UTF-8 JSON. One pass over (the start of) the body, outside and inside strings,
-/// stopping once all three are seen; nothing for a body that is not a JSON object.
+/// compact UTF-8 JSON; nothing for a body that is not a JSON object. Bounded: the walk through the
+/// tokens stops after the first separators, the search for escapes after the first 64 KiB.
 fn json_style_clues(body: &[u8]) -> Vec<Finding> {
     let json = body[..body.len().min(SCANNED_BODY_LEN)].trim_ascii();
     if !json.starts_with(b"{") {
         return Vec::new();
     }
-    let (mut spaced, mut pretty, mut escaped_non_ascii) = (false, false, false);
+    let (spaced, pretty) = separator_style(json);
+    // Outside strings a backslash cannot occur, so the escapes need no walk through the tokens;
+    // most bodies hold no backslash at all, which `contains` (memchr) rules out fast.
+    let escaped = json.contains(&b'\\') && escapes_non_ascii_anywhere(json);
+    [
+        (spaced, Finding::SpacedSeparators),
+        (pretty, Finding::PrettyPrinted),
+        (escaped, Finding::EscapedNonAscii),
+    ]
+    .into_iter()
+    .filter_map(|(seen, finding)| seen.then_some(finding))
+    .collect()
+}
+
+/// Whether the first separators between tokens are followed by a space, and whether a line
+/// break comes between tokens before the walk stops.
+fn separator_style(json: &[u8]) -> (bool, bool) {
+    let (mut spaced, mut pretty) = (false, false);
     let (mut in_string, mut escape) = (false, false);
+    let mut separators = 0;
     let mut previous = 0u8;
-    for (at, &byte) in json.iter().enumerate() {
+    for &byte in json {
         if in_string {
             if escape {
                 escape = false;
-                if byte == b'u' && escapes_non_ascii(json.get(at + 1..at + 5)) {
-                    escaped_non_ascii = true;
-                }
             } else if byte == b'\\' {
                 escape = true;
             } else if byte == b'"' {
@@ -567,22 +584,30 @@ fn json_style_clues(body: &[u8]) -> Vec<Finding> {
                 b'"' => in_string = true,
                 b' ' if previous == b',' || previous == b':' => spaced = true,
                 b'\n' | b'\r' => pretty = true,
+                b',' | b':' => separators += 1,
                 _ => {}
             }
-        }
-        if spaced && pretty && escaped_non_ascii {
-            break;
+            if (spaced && pretty) || separators > SCANNED_SEPARATORS {
+                break;
+            }
         }
         previous = byte;
     }
-    [
-        (spaced, Finding::SpacedSeparators),
-        (pretty, Finding::PrettyPrinted),
-        (escaped_non_ascii, Finding::EscapedNonAscii),
-    ]
-    .into_iter()
-    .filter_map(|(seen, finding)| seen.then_some(finding))
-    .collect()
+    (spaced, pretty)
+}
+
+/// Whether a `\u` escape of a non-ASCII character occurs; an escaped backslash (`\\`) is
+/// skipped whole, so `\\u00fc` (a backslash, then text) is no escape.
+fn escapes_non_ascii_anywhere(json: &[u8]) -> bool {
+    let mut rest = json;
+    while let Some(at) = rest.iter().position(|&byte| byte == b'\\') {
+        match rest.get(at + 1) {
+            Some(b'u') if escapes_non_ascii(rest.get(at + 2..at + 6)) => return true,
+            Some(_) => rest = &rest[at + 2..],
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Whether the four hex digits of a `\u` escape stand for a non-ASCII character that a compact
@@ -742,8 +767,15 @@ mod tests {
         );
         assert_eq!(json_style_clues(br#"{"a":"\u+0e9"}"#), []);
         assert_eq!(json_style_clues(br#"{"a":"\u00"}"#), []);
-        // Only the start of a body is searched.
-        let late = format!(r#"{{"a":"{}", "b":1}}"#, "x".repeat(SCANNED_BODY_LEN));
+        assert_eq!(json_style_clues(br#"{"a":"\\u00e9"}"#), []);
+        assert_eq!(
+            json_style_clues(br#"{"a":"\\\u00e9"}"#),
+            [Finding::EscapedNonAscii]
+        );
+        // Only the start of a body is searched: the first separators, the first 64 KiB.
+        let late = format!(r#"{{"a":"{}","b":"\u00e9"}}"#, "x".repeat(SCANNED_BODY_LEN));
+        assert_eq!(json_style_clues(late.as_bytes()), []);
+        let late = format!(r#"{{{}"z": 1}}"#, r#""a":1,"#.repeat(SCANNED_SEPARATORS));
         assert_eq!(json_style_clues(late.as_bytes()), []);
         let early = format!(r#"{{"b": 1,"a":"{}"}}"#, "x".repeat(SCANNED_BODY_LEN));
         assert_eq!(
