@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Fails when a locked dependency of the library (normal and build dependencies, with the given
-features) declares a rust-version newer than the crate's own. The machine has one toolchain, so
+"""Fails when a locked dependency of the library or of the command-line tool (normal and build
+dependencies, with the given features) declares a rust-version newer than the crate's own. The machine has one toolchain, so
 this, with clippy's incompatible_msrv lint over our own code, is how CI holds the declared MSRV
 honest.
 
-usage: msrv.py [cargo metadata feature arguments...]"""
+usage: msrv.py [cargo metadata feature arguments...]
+
+Each published package of the workspace that the metadata holds is checked: clerk-webhooks and,
+when it is a member, clerk-webhooks-cli."""
 import json
 import subprocess
 import sys
@@ -23,7 +26,21 @@ def main():
     )
     packages = {package["id"]: package for package in metadata["packages"]}
     nodes = {node["id"]: node for node in metadata["resolve"]["nodes"]}
-    root = next(p for p in metadata["packages"] if p["name"] == "clerk-webhooks")
+    members = set(metadata["workspace_members"])
+    roots = [
+        p
+        for p in metadata["packages"]
+        if p["id"] in members and p["name"] in ("clerk-webhooks", "clerk-webhooks-cli")
+    ]
+    features = " ".join(sys.argv[1:]) or "default features"
+    failed = False
+    for root in roots:
+        failed |= check(root, packages, nodes, features)
+    if failed:
+        sys.exit(1)
+
+
+def check(root, packages, nodes, features):
     declared = root["rust_version"]
     seen, stack = set(), [root["id"]]
     while stack:
@@ -39,13 +56,13 @@ def main():
         for p in seen
         if version(packages[p]["rust_version"]) > version(declared)
     )
-    features = " ".join(sys.argv[1:]) or "default features"
+    name = root["name"]
     if too_new:
-        print(f"rust-version {declared} is not honest with {features}; these need newer:")
-        for name, ver, rust in too_new:
-            print(f"  {name} {ver} needs Rust {rust}")
-        sys.exit(1)
-    print(f"rust-version {declared}: all {len(seen)} packages of the library ({features}) agree")
-
+        print(f"rust-version {declared} of {name} is not honest with {features}; these need newer:")
+        for dep, ver, rust in too_new:
+            print(f"  {dep} {ver} needs Rust {rust}")
+        return True
+    print(f"rust-version {declared}: all {len(seen)} packages of {name} ({features}) agree")
+    return False
 
 main()

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Listens on `127.0.0.1:3000` (or `$PORT`) at `/webhooks/clerk`. Try it with
-//! `cargo run --features cli -- send --url http://127.0.0.1:3000/webhooks/clerk --type user.created`.
+//! `cargo run -p clerk-webhooks-cli -- send --url http://127.0.0.1:3000/webhooks/clerk --type user.created`.
 //!
 //! With `--features metrics` it also serves Prometheus metrics at `/metrics` (the README's
 //! metrics table says what each one counts).

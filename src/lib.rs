@@ -44,7 +44,10 @@ pub use layer::rejection::MissingWebhookLayer;
 pub use secret::{
     ConfigError, SecretError, SigningSecret, FALLBACK_SECRET_ENV_VAR, SECRET_ENV_VAR,
 };
-pub use verify::{Delivery, Verifier, VerifyError, DEFAULT_TOLERANCE};
+pub use verify::{
+    BodyVariant, Delivery, Diagnosis, Finding, SignatureCheck, Verifier, VerifyError,
+    DEFAULT_TOLERANCE,
+};
 
 /// The boxed error type that request bodies and stores may fail with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -201,6 +201,70 @@ fn a_signature_mismatch_says_what_was_compared_and_the_likely_cause() {
     assert!(line.contains("content-encoding"), "{line}");
 }
 
+/// The log's hint is the verifier's diagnosis of the one verification the request got.
+#[test]
+fn the_hint_tells_a_re_serialized_body_and_a_wrong_clock_from_a_wrong_secret() {
+    let hint = |request: http::Request<Body>| {
+        let recorder = Recorder::default();
+        assert_eq!(run(&recorder, request), 400);
+        let line = recorder.0.lock().unwrap()[0].clone();
+        line
+    };
+    let sent = r#"{"type":"user.created","data":{"first_name":"Jürgen"}}"#;
+    let proxied = r#"{"type": "user.created", "data": {"first_name": "J\u00fcrgen"}}"#;
+    let line = hint(signed_request(
+        "/hook",
+        "msg_1",
+        NOW,
+        sent.as_bytes(),
+        Body::from(proxied),
+    ));
+    assert!(
+        line.contains("re-serialized") && line.contains("\\\\u escapes"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("another endpoint") && !line.contains("rgen"),
+        "{line}"
+    );
+
+    let line = hint(signed_request(
+        "/hook",
+        "msg_1",
+        NOW + 420,
+        b"{}",
+        Body::from("{}"),
+    ));
+    assert!(line.contains("code=\"timestamp_too_new\""), "{line}");
+    assert!(
+        line.contains("420 s in the future, beyond the tolerance of 300 s"),
+        "{line}"
+    );
+    assert!(!line.contains("replay"), "{line}");
+
+    let line = hint(signed_request(
+        "/hook",
+        "msg_1",
+        NOW * 1000,
+        b"{}",
+        Body::from("{}"),
+    ));
+    assert!(line.contains("looks like milliseconds"), "{line}");
+
+    let line = hint(signed_request(
+        "/hook",
+        "msg_1",
+        NOW - 600,
+        b"{}",
+        Body::from("{}"),
+    ));
+    assert!(
+        line.contains("600 s in the past, beyond the tolerance of 300 s")
+            && line.contains("replayed"),
+        "{line}"
+    );
+}
+
 #[test]
 fn an_invalid_payload_logs_its_reason_without_the_value() {
     let recorder = Recorder::default();

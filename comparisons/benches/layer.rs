@@ -107,6 +107,39 @@ fn layer(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // What a forged delivery costs, refusal, diagnosis for the log and answer included: the body
+    // compact, as Clerk sends it, and pretty-printed as the fixture is (the diagnosis looks at
+    // the body for signs of re-serializing).
+    let mut group = c.benchmark_group("refused-user.created");
+    group.throughput(Throughput::Elements(1));
+    let compact =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&body).unwrap()).unwrap();
+    for (name, forged_body) in [
+        ("forged signature, compact body", compact),
+        ("forged signature, pretty-printed body", body.clone()),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| {
+                let app = app.clone();
+                let mut request = Request::post("/layer")
+                    .body(Body::from(forged_body.clone()))
+                    .unwrap();
+                request.headers_mut().extend(headers.clone());
+                request.headers_mut().insert(
+                    "svix-signature",
+                    "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+                        .parse()
+                        .unwrap(),
+                );
+                async move {
+                    let response = app.oneshot(request).await.unwrap();
+                    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+                }
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, layer);

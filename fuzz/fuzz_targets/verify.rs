@@ -16,6 +16,8 @@
 //! 4. outside now ± 300 s (inclusive): `TimestampTooOld` / `TimestampTooNew`;
 //! 5. no entry equal to the genuine signature: `InvalidSignature`; otherwise the delivery, with
 //!    the id and the timestamp as sent.
+//!
+//! `Verifier::diagnose_at` must reach the same verdict, in a bounded text.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -161,4 +163,15 @@ fuzz_target!(|data: &[u8]| {
         "headers {headers:?}, body of {} bytes",
         body.len()
     );
+
+    // The diagnosis reaches the same verdict, and its text stays short whatever was sent.
+    let diagnosis = VERIFIER.diagnose_at(&headers, body, now);
+    let verdict = diagnosis
+        .outcome
+        .as_ref()
+        .map(|delivery| (delivery.id().to_owned(), delivery.timestamp()))
+        .map_err(Clone::clone);
+    assert_eq!(verdict, want, "diagnosis of headers {headers:?}");
+    let text = diagnosis.to_string();
+    assert!(text.len() < 2048, "{} bytes of diagnosis: {text}", text.len());
 });

@@ -23,7 +23,7 @@ use super::rejection::{
     BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
 };
 use crate::event::envelope::{parse_envelope, parse_event_with};
-use crate::verify::VerifyError;
+use crate::verify::{Diagnosis, VerifyError};
 use crate::{metrics, BoxError};
 
 /// A rejection and what the log says about the request it refused.
@@ -44,6 +44,26 @@ impl Refusal {
             context: LogContext::from_headers(headers),
             looked_genuine: true,
         }
+    }
+
+    /// A refusal by the verifier, with its diagnosis as the log's hint.
+    fn diagnosed(diagnosis: &Diagnosis, headers: &HeaderMap) -> Self {
+        let err = diagnosis
+            .error()
+            .cloned()
+            .unwrap_or(VerifyError::InvalidSignature);
+        // Stale or future timestamps count (a drifted clock), as do bad signatures; malformed
+        // headers do not.
+        let looked_genuine = !matches!(
+            err,
+            VerifyError::MissingHeader { .. }
+                | VerifyError::InvalidHeader { .. }
+                | VerifyError::InvalidTimestamp
+        );
+        let mut refusal = Self::new(err, headers);
+        refusal.context.hint = Some(diagnosis.to_string().into_boxed_str());
+        refusal.looked_genuine = looked_genuine;
+        refusal
     }
 
     /// Logs and counts the refusal, and builds the answer.
@@ -69,19 +89,13 @@ pub(crate) fn refuse_from_head<B: Body>(
     let announced = content_length(headers).or_else(|| body.size_hint().exact());
     if announced.is_some_and(|length| length > limit) || body.size_hint().lower() > limit {
         let mut refusal = Refusal::new(PayloadTooLarge::new(Some(config.body_limit)), headers);
-        refusal.looked_genuine = config.verifier.check_headers(headers).is_ok();
+        refusal.looked_genuine = config.verifier.check_head(headers).is_ok();
         return Err(refusal);
     }
-    config.verifier.check_headers(headers).map_err(|err| {
-        let mut refusal = Refusal::new(err.clone(), headers);
-        refusal.context.hint = timestamp_hint(config, &err).map(String::into_boxed_str);
-        // Stale or future timestamps count (a drifted clock); malformed headers do not.
-        refusal.looked_genuine = matches!(
-            err,
-            VerifyError::TimestampTooOld { .. } | VerifyError::TimestampTooNew { .. }
-        );
-        refusal
-    })?;
+    config
+        .verifier
+        .check_head(headers)
+        .map_err(|diagnosis| Refusal::diagnosed(&diagnosis, headers))?;
     Ok(BodyBuffer::new(
         config.body_limit,
         announced,
@@ -129,16 +143,11 @@ pub(crate) fn accept(
     body: Bytes,
 ) -> Result<Request<WebhookBody>, Refusal> {
     let started = metrics::start();
-    let delivery = match config.verifier.verify(&parts.headers, &body) {
+    let delivery = match config.verifier.verify_diagnosed(&parts.headers, &body) {
         Ok(delivery) => delivery,
-        Err(err) => {
+        Err(diagnosis) => {
             metrics::received(body.len(), metrics::since(started));
-            let mut refusal = Refusal::new(err.clone(), &parts.headers);
-            if err == VerifyError::InvalidSignature {
-                let hint = signature_hint(config, &parts.headers, body.len());
-                refusal.context.hint = Some(hint.into_boxed_str());
-            }
-            return Err(refusal);
+            return Err(Refusal::diagnosed(&diagnosis, &parts.headers));
         }
     };
     let refuse = |err| {
@@ -194,49 +203,6 @@ fn log_accepted(delivery: &crate::Delivery, event: Option<&crate::ClerkEvent>) {
     }
 }
 
-/// What the server can say about a signature that did not match, without the secret or the body:
-/// what was compared, and the likely cause where the request shows one.
-fn signature_hint(config: &Config, headers: &HeaderMap, body_len: usize) -> String {
-    let report = config.verifier.signature_report(headers);
-    let mut hint = format!(
-        "checked {} v1 signature(s) in {} against {} secret(s), over a body of {body_len} bytes",
-        report.v1_entries, report.header, report.secrets
-    );
-    let announced = content_length(headers);
-    if headers.contains_key(http::header::CONTENT_ENCODING) {
-        hint.push_str(
-            "; the request has a content-encoding header: a layer that decompresses or \
-             re-encodes the body before this one changes the signed bytes",
-        );
-    } else if announced.is_some_and(|length| length != body_len as u64) {
-        hint.push_str(
-            "; the body is not the length its content-length announced: something before this \
-             layer changed it",
-        );
-    } else {
-        hint.push_str(
-            "; likely causes: the secret of another endpoint or environment (each endpoint has \
-             its own), or a proxy or middleware that re-serialized the body",
-        );
-    }
-    hint
-}
-
-/// A timestamp outside the window: by how much, and what to check when it is every delivery.
-fn timestamp_hint(config: &Config, err: &VerifyError) -> Option<String> {
-    let (VerifyError::TimestampTooOld { timestamp } | VerifyError::TimestampTooNew { timestamp }) =
-        err
-    else {
-        return None;
-    };
-    let skew = config.verifier.skew_seconds(*timestamp);
-    let direction = if skew < 0 { "behind" } else { "ahead of" };
-    Some(format!(
-        "the timestamp is {} s {direction} this server's clock; a replay or a long delay if it is \
-         one delivery, this server's clock (NTP) if it is every delivery",
-        skew.unsigned_abs()
-    ))
-}
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers

@@ -360,16 +360,13 @@ pub(crate) struct LogContext {
 
 impl LogContext {
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Self {
-        let svix_id = ["svix-id", "webhook-id"]
-            .iter()
-            .find_map(|name| headers.get(*name))
-            .map(|value| {
-                // Cut the bytes first: a header of any size costs the same to log.
-                let bytes = value.as_bytes();
-                let head = &bytes[..bytes.len().min(4 * LOGGED_ID_CHARS)];
-                let text = String::from_utf8_lossy(head);
-                truncate_for_log(&text, LOGGED_ID_CHARS).into_owned()
-            });
+        let svix_id = crate::verify::delivery_id(headers).map(|value| {
+            // Cut the bytes first: a header of any size costs the same to log.
+            let bytes = value.as_bytes();
+            let head = &bytes[..bytes.len().min(4 * LOGGED_ID_CHARS)];
+            let text = String::from_utf8_lossy(head);
+            truncate_for_log(&text, LOGGED_ID_CHARS).into_owned()
+        });
         Self {
             svix_id,
             hint: None,

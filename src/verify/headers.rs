@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use subtle::ConstantTimeEq;
 
 use super::VerifyError;
@@ -27,41 +27,49 @@ struct SchemeHeader {
     unbranded: HeaderName,
     /// The name used in errors.
     name: &'static str,
+    /// The twin's name, to say which header was read.
+    unbranded_name: &'static str,
 }
 
 const ID: SchemeHeader = SchemeHeader {
     svix: HeaderName::from_static("svix-id"),
     unbranded: HeaderName::from_static("webhook-id"),
     name: "svix-id",
+    unbranded_name: "webhook-id",
 };
 const TIMESTAMP: SchemeHeader = SchemeHeader {
     svix: HeaderName::from_static("svix-timestamp"),
     unbranded: HeaderName::from_static("webhook-timestamp"),
     name: "svix-timestamp",
+    unbranded_name: "webhook-timestamp",
 };
 const SIGNATURE: SchemeHeader = SchemeHeader {
     svix: HeaderName::from_static("svix-signature"),
     unbranded: HeaderName::from_static("webhook-signature"),
     name: "svix-signature",
+    unbranded_name: "webhook-signature",
 };
 
 /// The three scheme headers of a delivery, read but not yet checked against the clock or a secret.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct SchemeHeaders<'a> {
     pub(crate) id: &'a str,
     /// The timestamp exactly as sent: it is what was signed.
     pub(crate) timestamp_text: &'a str,
     pub(crate) timestamp: i64,
     pub(crate) signatures: &'a str,
+    /// The header the signatures were read from (`svix-signature` or `webhook-signature`).
+    pub(crate) signature_header: &'static str,
 }
 
 impl<'a> SchemeHeaders<'a> {
     /// Reads the headers; `HeaderMap` names are already case-insensitive. The id and signature
     /// sizes are checked before anything reads their bytes, so an oversized one costs nothing.
     pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, VerifyError> {
-        let id = read_header(headers, &ID, MAX_ID_LEN)?;
-        let timestamp_text = read_header(headers, &TIMESTAMP, usize::MAX)?;
-        let signatures = read_header(headers, &SIGNATURE, MAX_SIGNATURE_HEADER_LEN)?;
+        let (id, _) = read_header(headers, &ID, MAX_ID_LEN)?;
+        let (timestamp_text, _) = read_header(headers, &TIMESTAMP, usize::MAX)?;
+        let (signatures, signature_header) =
+            read_header(headers, &SIGNATURE, MAX_SIGNATURE_HEADER_LEN)?;
         if id.is_empty() {
             return Err(VerifyError::InvalidHeader { name: ID.name });
         }
@@ -79,41 +87,49 @@ impl<'a> SchemeHeaders<'a> {
             timestamp_text,
             timestamp: parse_timestamp(timestamp_text)?,
             signatures,
+            signature_header,
         })
+    }
+
+    /// How many well-formed `v1` entries the signature header holds.
+    pub(crate) fn v1_signature_count(&self) -> usize {
+        v1_signatures(self.signatures).count()
     }
 }
 
-/// Each header falls back to its `webhook-*` twin on its own, as the `svix` crate does.
+/// The header itself, under its Svix name or else its `webhook-*` twin (each header on its own, as
+/// the `svix` crate does), and the name it was found under.
+fn find_header<'a>(
+    headers: &'a HeaderMap,
+    header: &SchemeHeader,
+) -> Option<(&'a HeaderValue, &'static str)> {
+    match headers.get(&header.svix) {
+        Some(value) => Some((value, header.name)),
+        None => headers
+            .get(&header.unbranded)
+            .map(|value| (value, header.unbranded_name)),
+    }
+}
+
 fn read_header<'a>(
     headers: &'a HeaderMap,
     header: &SchemeHeader,
     max_len: usize,
-) -> Result<&'a str, VerifyError> {
-    let value = headers
-        .get(&header.svix)
-        .or_else(|| headers.get(&header.unbranded))
-        .ok_or(VerifyError::MissingHeader { name: header.name })?;
+) -> Result<(&'a str, &'static str), VerifyError> {
+    let (value, found_as) =
+        find_header(headers, header).ok_or(VerifyError::MissingHeader { name: header.name })?;
     if value.len() > max_len {
         return Err(VerifyError::InvalidHeader { name: header.name });
     }
-    value
+    let text = value
         .to_str()
-        .map_err(|_| VerifyError::InvalidHeader { name: header.name })
+        .map_err(|_| VerifyError::InvalidHeader { name: header.name })?;
+    Ok((text, found_as))
 }
 
-/// How many well-formed `v1` entries the signature header holds, and which header it was.
-pub(crate) fn signature_entries(headers: &HeaderMap) -> (usize, &'static str) {
-    let (value, header) = match headers.get(&SIGNATURE.svix) {
-        Some(value) => (value, "svix-signature"),
-        None => match headers.get(&SIGNATURE.unbranded) {
-            Some(value) => (value, "webhook-signature"),
-            None => return (0, SIGNATURE.name),
-        },
-    };
-    let entries = value
-        .to_str()
-        .map_or(0, |text| v1_signatures(text).take(MAX_SIGNATURES).count());
-    (entries, header)
+/// The delivery id header (`svix-id`, or else `webhook-id`) as sent, unchecked: for logs.
+pub(crate) fn delivery_id(headers: &HeaderMap) -> Option<&HeaderValue> {
+    find_header(headers, &ID).map(|(value, _)| value)
 }
 
 /// Only plain ASCII digits: `i64::from_str` would also take a sign, which no sender writes.

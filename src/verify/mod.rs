@@ -6,6 +6,7 @@
 //! uses it for you.
 
 mod delivery;
+mod diagnosis;
 mod error;
 mod headers;
 
@@ -21,7 +22,10 @@ use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 
 pub use self::delivery::Delivery;
+use self::diagnosis::Evidence;
+pub use self::diagnosis::{BodyVariant, Diagnosis, Finding, SignatureCheck};
 pub use self::error::VerifyError;
+pub(crate) use self::headers::delivery_id;
 use self::headers::{Candidates, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
 
@@ -61,6 +65,9 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 pub struct Verifier {
     /// One keyed HMAC per secret, cloned per delivery so the key schedule is computed once.
     keys: Vec<HmacSha256>,
+    /// Per secret, two keys made of its text (with and without `whsec_`): signers that forget to
+    /// decode the secret use them, and [`diagnose`](Self::diagnose) recognises it.
+    text_keys: Vec<HmacSha256>,
     tolerance: Duration,
     clock: Option<Clock>,
     /// The namespace of this endpoint's delivery ids; see [`Verifier::endpoint`].
@@ -81,6 +88,7 @@ impl Verifier {
         Self {
             endpoint: endpoint_fingerprint(&key).into(),
             keys: vec![key],
+            text_keys: text_keys(&secret).into(),
             tolerance: DEFAULT_TOLERANCE,
             clock: None,
         }
@@ -123,6 +131,7 @@ impl Verifier {
     #[must_use]
     pub fn with_secret(mut self, secret: SigningSecret) -> Self {
         self.keys.push(keyed_mac(&secret));
+        self.text_keys.extend(text_keys(&secret));
         self
     }
 
@@ -220,33 +229,123 @@ impl Verifier {
     }
 
     /// Everything [`verify`](Self::verify) checks before the signature, so that a delivery with bad
-    /// headers or a stale timestamp is refused before its body is read.
-    pub(crate) fn check_headers(&self, headers: &HeaderMap) -> Result<(), VerifyError> {
-        let scheme = SchemeHeaders::read(headers)?;
-        self.check_window(scheme.timestamp, self.now())
+    /// headers or a stale timestamp is refused before its body is read; a refusal comes with its
+    /// diagnosis, judged from the head alone.
+    pub(crate) fn check_head(&self, headers: &HeaderMap) -> Result<(), Box<Diagnosis>> {
+        let now = self.now();
+        let refused = match SchemeHeaders::read(headers) {
+            Ok(scheme) => match self.check_window(scheme.timestamp, now) {
+                Ok(()) => return Ok(()),
+                Err(err) => (err, Some(scheme)),
+            },
+            Err(err) => (err, None),
+        };
+        let (err, scheme) = refused;
+        Err(Box::new(Diagnosis::of_refusal(
+            self,
+            Evidence::head(headers, scheme, now),
+            err,
+        )))
     }
 
-    /// What was compared for a delivery whose signature did not match, for the log.
-    pub(crate) fn signature_report(&self, headers: &HeaderMap) -> SignatureReport {
-        let (v1_entries, header) = headers::signature_entries(headers);
-        SignatureReport {
-            v1_entries,
-            header,
-            secrets: self.keys.len(),
+    /// [`verify`](Self::verify), with the diagnosis of a refusal made from what this one
+    /// verification found, without the trials of [`diagnose`](Self::diagnose): what an
+    /// unauthenticated request costs stays one HMAC per secret plus a scan of its body.
+    pub(crate) fn verify_diagnosed(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Delivery, Box<Diagnosis>> {
+        let now = self.now();
+        let refused = match SchemeHeaders::read(headers) {
+            Ok(scheme) => match self.check(&scheme, body, now) {
+                Ok(_) => return Ok(Delivery::new(scheme.id, scheme.timestamp, &self.endpoint)),
+                Err(err) => (err, Some(scheme)),
+            },
+            Err(err) => (err, None),
+        };
+        let (err, scheme) = refused;
+        Err(Box::new(Diagnosis::of_refusal(
+            self,
+            Evidence::request(headers, scheme, body, now),
+            err,
+        )))
+    }
+
+    /// Says whether a delivery verifies against the current time and, if not, why, in as much
+    /// detail as the request shows: which check failed, the clock skew, which secret signed it,
+    /// and what the body suggests happened to it on the way. See [`Diagnosis`].
+    ///
+    /// It does more work than [`verify`](Self::verify) when the delivery is refused (it tries the
+    /// usual accidents: line endings, a trailing newline, the secret's text used as the key), so
+    /// it is meant for tools and for looking into a refused delivery, not for every request; the
+    /// `ClerkWebhookLayer` logs the diagnosis of its single verification instead.
+    ///
+    /// ```
+    /// use clerk_webhooks::{Finding, SigningSecret, Verifier, VerifyError};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .with_clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// let sent = r#"{"type":"user.created","data":{"first_name":"Jürgen"}}"#.as_bytes();
+    /// let headers = verifier.signed_headers("msg_1", 1_700_000_000, sent)?;
+    ///
+    /// // A proxy parsed the JSON and wrote it again, in its own style.
+    /// let received = br#"{"type": "user.created", "data": {"first_name": "J\u00fcrgen"}}"#;
+    /// let diagnosis = verifier.diagnose(&headers, received);
+    /// assert_eq!(diagnosis.error(), Some(&VerifyError::InvalidSignature));
+    /// assert!(diagnosis.findings.contains(&Finding::SpacedSeparators));
+    /// assert!(diagnosis.findings.contains(&Finding::EscapedNonAscii));
+    /// // So it blames the proxy, not the secret.
+    /// assert!(diagnosis.to_string().contains("re-serialized"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn diagnose(&self, headers: &HeaderMap, body: &[u8]) -> Diagnosis {
+        self.diagnose_at(headers, body, self.now())
+    }
+
+    /// [`diagnose`](Self::diagnose) as if the current time were `now`, such as the time a
+    /// delivery was captured.
+    pub fn diagnose_at(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Diagnosis {
+        let scheme = match SchemeHeaders::read(headers) {
+            Ok(scheme) => scheme,
+            Err(err) => {
+                return Diagnosis::of_refusal(
+                    self,
+                    Evidence::request(headers, None, body, now),
+                    err,
+                )
+            }
+        };
+        let evidence = Evidence::request(headers, Some(scheme), body, now).with_trials();
+        match self.check(&scheme, body, now) {
+            Ok(secret) => Diagnosis::of_success(
+                self,
+                evidence,
+                Delivery::new(scheme.id, scheme.timestamp, &self.endpoint),
+                secret,
+            ),
+            Err(err) => Diagnosis::of_refusal(self, evidence, err),
         }
-    }
-
-    /// How many seconds `timestamp` lies ahead of this verifier's clock (negative: behind).
-    pub(crate) fn skew_seconds(&self, timestamp: i64) -> i64 {
-        timestamp.saturating_sub(self.now_secs())
     }
 
     /// This verifier's current time in Unix seconds.
     pub(crate) fn now_secs(&self) -> i64 {
-        match self.now().duration_since(UNIX_EPOCH) {
-            Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-            Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
-        }
+        unix_secs(self.now())
+    }
+
+    /// The tolerance set with [`with_tolerance`](Self::with_tolerance).
+    pub(crate) fn tolerance(&self) -> Duration {
+        self.tolerance
+    }
+
+    pub(crate) fn secret_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Which secret, by index, signed the delivery with its text as the key (see `text_keys`).
+    pub(crate) fn text_key_signer(&self, scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<usize> {
+        signer_among(&self.text_keys, scheme, body).map(|index| index / 2)
     }
 
     fn now(&self) -> SystemTime {
@@ -284,21 +383,7 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<Delivery, VerifyError> {
         let scheme = SchemeHeaders::read(headers)?;
-        self.check_window(scheme.timestamp, now)?;
-        let signed = |key| tag(key, scheme.id, scheme.timestamp_text, body);
-        let authentic = match self.keys.as_slice() {
-            // One secret, the common case: each entry is decoded and compared as it is read.
-            [key] => headers::contains_signature(scheme.signatures, &signed(key)),
-            // Several: decode the entries once, then secret by secret, stopping at the one that
-            // signed (which secret matched is no secret). No well-formed entry, no HMAC at all.
-            keys => {
-                let candidates = Candidates::decode(scheme.signatures);
-                !candidates.is_empty() && keys.iter().any(|key| candidates.contains(&signed(key)))
-            }
-        };
-        if !authentic {
-            return Err(VerifyError::InvalidSignature);
-        }
+        self.check(&scheme, body, now)?;
         Ok(Delivery::new(scheme.id, scheme.timestamp, &self.endpoint))
     }
 
@@ -356,6 +441,23 @@ impl Verifier {
         Ok(headers)
     }
 
+    /// The window, then the signature: which secret signed the delivery.
+    fn check(
+        &self,
+        scheme: &SchemeHeaders<'_>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<usize, VerifyError> {
+        self.check_window(scheme.timestamp, now)?;
+        self.signer(scheme, body)
+            .ok_or(VerifyError::InvalidSignature)
+    }
+
+    /// Which secret (by index) signed one of the `v1` signatures of the delivery, if any.
+    pub(crate) fn signer(&self, scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<usize> {
+        signer_among(&self.keys, scheme, body)
+    }
+
     /// Overflow-free: the arithmetic is done in `i128`, where no `i64` timestamp or `u64` tolerance
     /// can overflow.
     fn check_window(&self, timestamp: i64, now: SystemTime) -> Result<(), VerifyError> {
@@ -373,15 +475,6 @@ impl Verifier {
             Ok(())
         }
     }
-}
-
-/// What [`Verifier::signature_report`] found.
-#[derive(Debug)]
-pub(crate) struct SignatureReport {
-    pub(crate) v1_entries: usize,
-    /// The header the signatures were read from (`svix-signature` or `webhook-signature`).
-    pub(crate) header: &'static str,
-    pub(crate) secrets: usize,
 }
 
 impl fmt::Debug for Verifier {
@@ -426,4 +519,45 @@ fn tag(key: &HmacSha256, id: &str, timestamp: &str, body: &[u8]) -> [u8; headers
     mac.update(b".");
     mac.update(body);
     mac.finalize().into_bytes().into()
+}
+
+/// Which of `keys`, by index, signed one of the `v1` signatures of the delivery, if any.
+fn signer_among(keys: &[HmacSha256], scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<usize> {
+    let signed = |key| tag(key, scheme.id, scheme.timestamp_text, body);
+    match keys {
+        // One secret, the common case: each entry is decoded and compared as it is read.
+        [key] => headers::contains_signature(scheme.signatures, &signed(key)).then_some(0),
+        // Several: decode the entries once, then secret by secret, stopping at the one that
+        // signed (which secret matched is no secret). No well-formed entry, no HMAC at all.
+        keys => {
+            let candidates = Candidates::decode(scheme.signatures);
+            if candidates.is_empty() {
+                return None;
+            }
+            keys.iter()
+                .position(|key| candidates.contains(&signed(key)))
+        }
+    }
+}
+
+/// `time` in Unix seconds, saturating at the ends of `i64`.
+pub(crate) fn unix_secs(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |secs| -secs),
+    }
+}
+
+/// The secret's text as a key, with and without `whsec_`: the classic mistake of a signer that
+/// does not base64-decode it. Strict parsing makes the base64 text canonical, so it is rebuilt
+/// exactly.
+fn text_keys(secret: &SigningSecret) -> [HmacSha256; 2] {
+    let text = STANDARD.encode(secret.key());
+    let mac = |key: &[u8]| {
+        HmacSha256::new_from_slice(key).expect("HMAC-SHA256 accepts keys of any length")
+    };
+    [
+        mac(format!("whsec_{text}").as_bytes()),
+        mac(text.as_bytes()),
+    ]
 }

@@ -1,30 +1,54 @@
 //! The `clerk-webhooks` command-line tool, run as a user runs it, against a loopback server.
-#![cfg(feature = "cli")]
 
-mod common;
-#[cfg(feature = "queue")]
-#[path = "common/redis_server.rs"]
+/// The library's throwaway redis-server, shared with its own tests.
+#[path = "../../tests/common/redis_server.rs"]
 mod redis_server;
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery, SigningSecret, Verifier};
+
+mod common {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    pub const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+    pub fn at(secs: i64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+    }
+}
 use common::{OTHER_SECRET, SECRET};
 
 const KEY: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; // SECRET without `whsec_`
 const T: i64 = 1_700_000_000;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clerk-webhooks"))
+    run_with(args, &[], None)
+}
+
+/// Runs the tool with `env` set (and no other secret in the environment) and `stdin` piped in.
+fn run_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clerk-webhooks"));
+    command
         .args(args)
         .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
         .env_remove("CLERK_WEBHOOK_SECRET")
-        .output()
-        .unwrap()
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -327,10 +351,11 @@ fn bad_arguments_are_explained_and_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("clerk-webhooks samples"));
 
+    // https is supported (a tunnel URL); other schemes are not.
     let output = run(&[
         "send",
         "--url",
-        "https://example.com/",
+        "ftp://example.com/",
         "--type",
         "user.created",
         "--secret",
@@ -344,7 +369,6 @@ fn bad_arguments_are_explained_and_exit_2() {
 /// (handle_results.lua): out of the scheduled set, into the dead or done set, with its status,
 /// result and time. The library's own tests kill jobs with real workers; this one checks the
 /// command's plumbing.
-#[cfg(feature = "queue")]
 async fn finish_job(
     connection: &mut redis::aio::ConnectionManager,
     endpoint: &str,
@@ -395,7 +419,6 @@ async fn finish_job(
     id
 }
 
-#[cfg(feature = "queue")]
 #[test]
 fn queue_lists_requeues_and_sweeps_jobs() {
     use redis::AsyncCommands;
@@ -505,4 +528,263 @@ fn queue_lists_requeues_and_sweeps_jobs() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach Redis"));
+}
+
+/// A server that answers every request on one connection with `answer` (a whole HTTP response),
+/// once; its URL.
+fn answering(answer: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/webhooks/clerk", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        // Read the request head and its small body before answering.
+        let mut request = [0u8; 64 * 1024];
+        let _ = stream.read(&mut request);
+        let _ = stream.write_all(&answer);
+    });
+    url
+}
+
+#[test]
+fn send_reads_at_most_a_mebibyte_of_the_answer_and_escapes_control_characters() {
+    let mut answer = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 8388608\r\n\r\n".to_vec();
+    answer.extend_from_slice(b"{\"error\":\"\x1b[31mred\x1b[0m\r\x07\"}\n");
+    answer.resize(answer.len() + 8 * 1024 * 1024 - 27, b'x');
+    let url = answering(answer);
+    let output = run(&[
+        "send",
+        "--url",
+        &url,
+        "--type",
+        "user.created",
+        "--secret",
+        SECRET,
+    ]);
+    let text = stdout(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    assert!(text.contains("400 Bad Request"), "{}", &text[..200]);
+    assert!(
+        text.contains(r#"{"error":"\u{1b}[31mred\u{1b}[0m\u{d}\u{7}"}"#),
+        "{}",
+        &text[..300]
+    );
+    assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\x07'));
+    assert!(text.contains("(the answer was cut after 1024 KiB)"));
+    assert!(
+        text.len() < 1024 * 1024 + 4096,
+        "{} bytes printed",
+        text.len()
+    );
+}
+
+#[test]
+fn send_speaks_https() {
+    // Nothing listens on port 1: the tool tried to connect (it did not refuse the scheme).
+    let output = run(&[
+        "send",
+        "--url",
+        "https://127.0.0.1:1/webhooks/clerk",
+        "--type",
+        "user.created",
+        "--secret",
+        SECRET,
+    ]);
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{errors}");
+    assert!(
+        errors.contains("sending to https://127.0.0.1:1/webhooks/clerk failed"),
+        "{errors}"
+    );
+    assert!(!errors.contains("only http://"), "{errors}");
+}
+
+#[test]
+fn verify_survives_extreme_timestamps_and_clocks() {
+    let body = br#"{"type":"user.created","data":{"id":"user_1"}}"#;
+    let path = file("extreme.json", body);
+    for (timestamp, now) in [
+        ("9223372036854775807", "--now=-1"),
+        ("0", "--now=9223372036854775807"),
+        ("9223372036854775807", "--now=-9223372036854775808"),
+    ] {
+        let output = run(&[
+            "verify",
+            "--secret",
+            SECRET,
+            "--id",
+            "msg_1",
+            "--timestamp",
+            timestamp,
+            "--signature",
+            "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "--body",
+            path.to_str().unwrap(),
+            now,
+        ]);
+        let text = stdout(&output);
+        let errors = String::from_utf8_lossy(&output.stderr);
+        // 1: refused and explained; 2: a time this system cannot represent. Never a panic (101).
+        assert!(
+            matches!(output.status.code(), Some(1 | 2)),
+            "{timestamp} {now}: {text}{errors}"
+        );
+        assert!(!errors.contains("panicked"), "{errors}");
+    }
+    let output = run(&[
+        "verify",
+        "--secret",
+        SECRET,
+        "--id",
+        "msg_1",
+        "--timestamp",
+        "9223372036854775807",
+        "--signature",
+        "v1,x",
+        "--body",
+        path.to_str().unwrap(),
+        "--now=-1",
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("timestamp_too_new") && text.contains("tolerance of 300 s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_de_chunks_a_chunked_dump() {
+    let body = br#"{"type":"user.created","data":{"id":"user_1"}}"#;
+    let signature = signature(&verifier(), "msg_chunked", body);
+    let mut dump = format!(
+        "POST /webhooks/clerk HTTP/1.1\r\nHost: example.com\r\nsvix-id: msg_chunked\r\n\
+         svix-timestamp: {T}\r\nsvix-signature: {signature}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in body.chunks(10) {
+        dump.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        dump.extend_from_slice(chunk);
+        dump.extend_from_slice(b"\r\n");
+    }
+    dump.extend_from_slice(b"0\r\n\r\n");
+    let path = file("chunked.http", &dump);
+    let output = run(&[
+        "verify",
+        "--secret",
+        SECRET,
+        "--request",
+        path.to_str().unwrap(),
+        "--now",
+        "1700000000",
+    ]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("a body of {} bytes", body.len())),
+        "{text}"
+    );
+    assert!(text.contains("svix-id msg_chunked"), "{text}");
+}
+
+#[test]
+fn verify_tells_a_re_serialized_body_from_a_wrong_secret() {
+    let sent = "{\"type\":\"user.created\",\"data\":{\"first_name\":\"Jürgen\"}}";
+    let signature = signature(&verifier(), "msg_1", sent.as_bytes());
+    let proxied = file(
+        "proxied.json",
+        br#"{"type": "user.created", "data": {"first_name": "J\u00fcrgen"}}"#,
+    );
+    let output = run(&verify_args(&signature, proxied.to_str().unwrap()));
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("re-serialized") && text.contains("\\u escapes"),
+        "{text}"
+    );
+    assert!(!text.contains("another endpoint"), "{text}");
+}
+
+#[test]
+fn the_secret_comes_from_the_environment_a_file_or_standard_input() {
+    let body = file("sources.json", br#"{"type":"user.created","data":{}}"#);
+    let sign = [
+        "sign",
+        "--file",
+        body.to_str().unwrap(),
+        "--id",
+        "msg_s",
+        "--timestamp",
+        "1700000000",
+    ];
+    let expected = verifier().sign("msg_s", T, &std::fs::read(&body).unwrap());
+    let signed = |output: Output| {
+        let text = stdout(&output);
+        assert!(
+            output.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            text.contains(&format!("svix-signature: {expected}")),
+            "{text}"
+        );
+    };
+    signed(run_with(&sign, &[("CLERK_WEBHOOK_SECRET", SECRET)], None));
+    signed(run_with(
+        &sign,
+        &[("CLERK_WEBHOOK_SIGNING_SECRET", &format!("  {SECRET}\n"))],
+        None,
+    ));
+    let secret_file = file("secret.txt", format!("{SECRET}\n").as_bytes());
+    let mut args = sign.to_vec();
+    args.extend(["--secret-file", secret_file.to_str().unwrap()]);
+    signed(run(&args));
+    let mut args = sign.to_vec();
+    args.push("--secret-stdin");
+    signed(run_with(&args, &[], Some(format!("{SECRET}\n").as_bytes())));
+
+    // Only one source on the command line.
+    let mut args = sign.to_vec();
+    args.extend(["--secret-stdin", "--secret", SECRET]);
+    assert_eq!(run(&args).status.code(), Some(2));
+
+    // Messages never suggest putting the secret on the command line.
+    let output = run(&sign);
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        errors.contains("--secret-file") && errors.contains("--secret-stdin"),
+        "{errors}"
+    );
+    assert!(
+        !errors.contains("--secret ") && !errors.contains("--secret whsec"),
+        "{errors}"
+    );
+    let help = String::from_utf8_lossy(&run(&["sign", "--help"]).stdout).into_owned();
+    assert!(help.contains("Visible to every local user"), "{help}");
+}
+
+#[test]
+fn send_does_not_follow_redirects() {
+    let url = answering(
+        b"HTTP/1.1 308 Permanent Redirect\r\nlocation: http://127.0.0.1:1/elsewhere\r\ncontent-length: 0\r\n\r\n"
+            .to_vec(),
+    );
+    let output = run(&[
+        "send",
+        "--url",
+        &url,
+        "--type",
+        "user.created",
+        "--secret",
+        SECRET,
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("308 Permanent Redirect"), "{text}");
 }
