@@ -203,7 +203,6 @@ fn log_accepted(delivery: &crate::Delivery, event: Option<&crate::ClerkEvent>) {
     }
 }
 
-
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)?
