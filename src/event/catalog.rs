@@ -155,6 +155,11 @@ macro_rules! catalog {
                 }))
             }
 
+            /// Whether [`decode`](Self::decode) types `data` for `event_type`.
+            pub(crate) fn knows(event_type: &str) -> bool {
+                matches!(event_type, $( $wire $(| $alias)* )|+)
+            }
+
             /// [`decode`](Self::decode) tracking the path of the failing field. Run only after a
             /// failure: tracking allocates for every key, which would double the cost of parsing.
             pub(crate) fn decode_tracked<'de, D: Deserializer<'de>>(
