@@ -23,11 +23,17 @@ use super::envelope::{EventAttributes, EventMeta};
 pub(crate) fn parse(text: &str) -> Option<(ClerkEvent, EventMeta)> {
     let event_type = type_hint(text.as_bytes())?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = Envelope { event_type }
-        .deserialize(&mut deserializer)
-        .ok()?;
+    // The event is written into a slot rather than returned through serde's layers: a
+    // `ClerkEvent` is large, and each layer it passed through copied it.
+    let mut event = None;
+    let meta = Envelope {
+        event_type,
+        event: &mut event,
+    }
+    .deserialize(&mut deserializer)
+    .ok()?;
     deserializer.end().ok()?;
-    Some(parsed)
+    Some((event?, meta))
 }
 
 /// The string value of the first top-level `"type"` key, when neither the key nor the value is
@@ -105,21 +111,23 @@ enum Field {
     Other,
 }
 
-/// Reads the envelope with `data` typed for `event_type`, which the `type` field must confirm.
-struct Envelope<'h> {
+/// Reads the envelope with `data` typed for `event_type` into `event`; the `type` field must
+/// confirm the guess.
+struct Envelope<'h, 's> {
     event_type: &'h str,
+    event: &'s mut Option<ClerkEvent>,
 }
 
-impl<'de> DeserializeSeed<'de> for Envelope<'_> {
-    type Value = (ClerkEvent, EventMeta);
+impl<'de> DeserializeSeed<'de> for Envelope<'_, '_> {
+    type Value = EventMeta;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Envelope<'_> {
-    type Value = (ClerkEvent, EventMeta);
+impl<'de> Visitor<'de> for Envelope<'_, '_> {
+    type Value = EventMeta;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("a webhook envelope")
@@ -127,7 +135,6 @@ impl<'de> Visitor<'de> for Envelope<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut confirmed = false;
-        let mut event = None;
         let mut timestamp = None;
         let mut instance_id = None;
         let mut attributes = None;
@@ -141,10 +148,11 @@ impl<'de> Visitor<'de> for Envelope<'_> {
                     }
                     confirmed = true;
                 }
-                Field::Data if event.is_none() => {
-                    event = Some(map.next_value_seed(Data {
+                Field::Data if self.event.is_none() => {
+                    map.next_value_seed(Data {
                         event_type: self.event_type,
-                    })?);
+                        event: &mut *self.event,
+                    })?;
                 }
                 Field::Timestamp if timestamp.is_none() => {
                     timestamp = Some(map.next_value::<Option<i64>>()?);
@@ -161,40 +169,39 @@ impl<'de> Visitor<'de> for Envelope<'_> {
                 _ => return Err(A::Error::custom("duplicate field")),
             }
         }
-        match (confirmed, event) {
-            (true, Some(event)) => Ok((
-                event,
-                EventMeta {
-                    timestamp: timestamp.flatten(),
-                    instance_id: instance_id.flatten(),
-                    http_request: attributes
-                        .flatten()
-                        .and_then(|attributes| attributes.http_request),
-                },
-            )),
-            _ => Err(A::Error::custom("missing type or data")),
+        if !confirmed || self.event.is_none() {
+            return Err(A::Error::custom("missing type or data"));
         }
+        Ok(EventMeta {
+            timestamp: timestamp.flatten(),
+            instance_id: instance_id.flatten(),
+            http_request: attributes
+                .flatten()
+                .and_then(|attributes| attributes.http_request),
+        })
     }
 }
 
-/// `data` typed for the guessed event type; untyped (`Unknown`) for a type outside the catalog.
-struct Data<'h> {
+/// `data` typed for the guessed event type into `event`; untyped (`Unknown`) for a type outside
+/// the catalog.
+struct Data<'h, 's> {
     event_type: &'h str,
+    event: &'s mut Option<ClerkEvent>,
 }
 
-impl<'de> DeserializeSeed<'de> for Data<'_> {
-    type Value = ClerkEvent;
+impl<'de> DeserializeSeed<'de> for Data<'_, '_> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         if ClerkEvent::knows(self.event_type) {
-            ClerkEvent::decode(self.event_type, deserializer)?
-                .ok_or_else(|| D::Error::custom("not in the catalog"))
+            ClerkEvent::decode_into(self.event_type, deserializer, self.event)
         } else {
             let data = Value::deserialize(deserializer)?;
-            Ok(ClerkEvent::Unknown(UnknownEvent::new(
+            *self.event = Some(ClerkEvent::Unknown(UnknownEvent::new(
                 self.event_type,
                 data,
-            )))
+            )));
+            Ok(())
         }
     }
 }
