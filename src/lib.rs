@@ -49,5 +49,29 @@ pub use verify::{
     DEFAULT_TOLERANCE,
 };
 
+/// `parse_event` (with the layer's lenient mode) and the two-pass reading it falls back to, for the
+/// differential fuzz target (`fuzz/fuzz_targets/parse_paths.rs`); built only under cargo-fuzz.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzzing {
+    use crate::{ClerkEvent, EventError, EventMeta};
+
+    /// What the layer reads: the one-pass reading when it can, else the two-pass one.
+    pub fn parse_event_with(
+        body: &[u8],
+        lenient: bool,
+    ) -> Result<(ClerkEvent, EventMeta), EventError> {
+        crate::event::envelope::parse_event_with(body, lenient)
+    }
+
+    /// The two-pass reading alone.
+    pub fn parse_event_two_pass(
+        body: &[u8],
+        lenient: bool,
+    ) -> Result<(ClerkEvent, EventMeta), EventError> {
+        crate::event::envelope::parse_event_two_pass(body, lenient)
+    }
+}
+
 /// The boxed error type that request bodies and stores may fail with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

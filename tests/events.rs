@@ -386,6 +386,45 @@ fn bodies_that_are_not_envelopes_are_clear_errors() {
     }
 }
 
+/// A fuzz finding: serde_json checks UTF-8 only in the strings it reads, so bytes that are not
+/// UTF-8 in the value of an unknown field used to pass. JSON text is UTF-8: refused anywhere.
+#[test]
+fn bodies_that_are_not_utf8_are_refused_wherever_the_bytes_are() {
+    let cases: [(&[u8], &str); 4] = [
+        (
+            b"{\"type\":\"user.deleted\",\"x\":\"\xff\",\"data\":{\"id\":\"u\"}}",
+            "the body is not UTF-8 at line 1 column 29",
+        ),
+        (
+            b"{\"type\":\"user.deleted\",\n\"data\":{\"id\":\"u\",\"other\":\"\xc3\"}}",
+            "invalid JSON at line 2 column 27",
+        ),
+        (
+            b"{\"type\":\"agent.created\",\"data\":{\"id\":\"\xe9\"}}",
+            "invalid JSON at line 1 column 39",
+        ),
+        (
+            b"{\"type\":\"user.deleted\",\n  \"x\":{\"k\":[\"\xf0\x9f\"]},\"data\":{\"id\":\"u\"}}",
+            "the body is not UTF-8 at line 2 column 14",
+        ),
+    ];
+    for (body, reason) in cases {
+        let err = parse_event(body).unwrap_err();
+        assert_eq!(err.code(), "invalid_payload", "{body:?}");
+        assert_eq!(
+            err,
+            EventError::InvalidEnvelope {
+                reason: reason.to_owned()
+            },
+            "{body:?}"
+        );
+    }
+    // The same body with valid bytes parses.
+    let fine =
+        parse_event(b"{\"type\":\"user.deleted\",\"x\":\"\xc3\xa9\",\"data\":{\"id\":\"u\"}}");
+    assert!(matches!(fine.unwrap().event, ClerkEvent::UserDeleted(_)));
+}
+
 #[test]
 fn known_types_with_unfit_data_name_the_type_and_the_field() {
     let cases = [

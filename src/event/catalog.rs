@@ -155,6 +155,25 @@ macro_rules! catalog {
                 }))
             }
 
+            /// [`decode`](Self::decode) into a slot: no copy of the (large) event on the way out.
+            /// An error for a type outside the catalog.
+            pub(crate) fn decode_into<'de, D: Deserializer<'de>>(
+                event_type: &str,
+                data: D,
+                slot: &mut Option<Self>,
+            ) -> Result<(), D::Error> {
+                match event_type {
+                    $( $wire $(| $alias)* => *slot = Some(Self::$variant(<$data>::deserialize(data)?)), )+
+                    _ => return Err(D::Error::custom("not in the catalog")),
+                }
+                Ok(())
+            }
+
+            /// Whether [`decode`](Self::decode) types `data` for `event_type`.
+            pub(crate) fn knows(event_type: &str) -> bool {
+                matches!(event_type, $( $wire $(| $alias)* )|+)
+            }
+
             /// [`decode`](Self::decode) tracking the path of the failing field. Run only after a
             /// failure: tracking allocates for every key, which would double the cost of parsing.
             pub(crate) fn decode_tracked<'de, D: Deserializer<'de>>(

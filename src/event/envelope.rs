@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 
 use super::catalog::{ClerkEvent, UnknownEvent, UnparsedEvent};
 use super::error::EventError;
+use super::single_pass;
 
 /// The envelope fields around an event's data.
 ///
@@ -65,8 +66,8 @@ struct Envelope<'a> {
 }
 
 #[derive(Deserialize)]
-struct EventAttributes {
-    http_request: Option<HttpRequest>,
+pub(crate) struct EventAttributes {
+    pub(crate) http_request: Option<HttpRequest>,
 }
 
 /// What [`parse_event`] reads from a webhook body: the event and its envelope metadata.
@@ -101,7 +102,8 @@ impl ParsedEvent {
 
 /// Reads a whole webhook body into the event and its envelope metadata.
 ///
-/// The envelope is scanned once; `data` is typed straight from the body's bytes.
+/// The body is read once, `data` typed where it stands. A body that is not UTF-8 is refused
+/// (JSON text is UTF-8), wherever the offending bytes are.
 ///
 /// # Errors
 ///
@@ -143,6 +145,11 @@ fn read_envelope(body: &[u8]) -> Result<(Envelope<'_>, EventMeta), EventError> {
     }
     let mut envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|err| EventError::invalid_envelope(&err))?;
+    // serde_json checks UTF-8 only in the strings it reads, not in those it skips (the values of
+    // unknown fields): a body with invalid bytes there parsed before this check.
+    if let Err(err) = std::str::from_utf8(body) {
+        return Err(EventError::not_utf8(body, err.valid_up_to()));
+    }
     let meta = EventMeta {
         timestamp: envelope.timestamp,
         instance_id: envelope.instance_id.take(),
@@ -157,6 +164,19 @@ fn read_envelope(body: &[u8]) -> Result<(Envelope<'_>, EventMeta), EventError> {
 /// [`parse_event`], or with `lenient`, a known type whose data does not fit becomes
 /// [`ClerkEvent::Unparsed`] with the raw data instead of an error.
 pub(crate) fn parse_event_with(
+    body: &[u8],
+    lenient: bool,
+) -> Result<(ClerkEvent, EventMeta), EventError> {
+    if let Some(parsed) = std::str::from_utf8(body).ok().and_then(single_pass::parse) {
+        return Ok(parsed);
+    }
+    parse_event_two_pass(body, lenient)
+}
+
+/// The reference reading, and the one that describes failures: the envelope with `data` kept
+/// raw, then `data` typed for the type read. [`parse_event_with`] gives the same result in one
+/// pass when it can.
+pub(crate) fn parse_event_two_pass(
     body: &[u8],
     lenient: bool,
 ) -> Result<(ClerkEvent, EventMeta), EventError> {

@@ -62,6 +62,21 @@ impl EventError {
         }
     }
 
+    /// A body that is not UTF-8, with the position of its first invalid byte, counted as
+    /// serde_json counts (line from 1, column in bytes from 1).
+    pub(crate) fn not_utf8(body: &[u8], valid_up_to: usize) -> Self {
+        let before = &body[..valid_up_to];
+        let line = 1 + before.iter().filter(|&&byte| byte == b'\n').count();
+        let line_start = before
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |newline| newline + 1);
+        let column = valid_up_to - line_start + 1;
+        Self::InvalidEnvelope {
+            reason: format!("the body is not UTF-8 at line {line} column {column}"),
+        }
+    }
+
     /// From the error of the fast decode and, when the tracked second pass failed the same way,
     /// its path.
     pub(crate) fn unsupported(

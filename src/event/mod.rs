@@ -93,6 +93,7 @@ mod invitation;
 mod organization;
 mod role;
 mod session;
+mod single_pass;
 mod user;
 
 pub use billing::{

@@ -1,0 +1,330 @@
+//! The fast path of `parse_event`: one pass over the body that types `data` where it stands.
+//!
+//! The two-pass reading in `envelope.rs` first skips over `data` (keeping it as raw text) to learn
+//! the event type, then reads `data` again into the model: on a real delivery the skip is a third
+//! of the cost. Here the type is guessed first by a cheap scan for the top-level `"type"` key, the
+//! body is read once with `data` typed for that guess, and the `type` actually read must equal the
+//! guess. Anything unusual (a failure of any kind, an escaped type, a wrong guess) returns `None`,
+//! and the two-pass reading, which is the reference, decides: errors and their positions are
+//! therefore exactly the two-pass ones.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::catalog::{ClerkEvent, UnknownEvent};
+use super::envelope::{EventAttributes, EventMeta};
+
+/// The event and its metadata, when the body reads in one pass; `None` sends the caller to the
+/// two-pass reading. `text` must be the whole body (already checked to be UTF-8).
+pub(crate) fn parse(text: &str) -> Option<(ClerkEvent, EventMeta)> {
+    let event_type = type_hint(text.as_bytes())?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    // The event is written into a slot rather than returned through serde's layers: a
+    // `ClerkEvent` is large, and each layer it passed through copied it.
+    let mut event = None;
+    let meta = Envelope {
+        event_type,
+        event: &mut event,
+    }
+    .deserialize(&mut deserializer)
+    .ok()?;
+    deserializer.end().ok()?;
+    Some((event?, meta))
+}
+
+/// The string value of the first top-level `"type"` key, when neither the key nor the value is
+/// escaped. Only a guess: it is not a JSON validator, and the parse checks it.
+fn type_hint(body: &[u8]) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut at = 0;
+    while at < body.len() {
+        match body[at] {
+            b'"' => {
+                let end = string_end(body, at + 1)?;
+                if depth == 1 && &body[at + 1..end] == b"type" {
+                    let colon = skip_whitespace(body, end + 1);
+                    if body.get(colon) == Some(&b':') {
+                        let open = skip_whitespace(body, colon + 1);
+                        if body.get(open) != Some(&b'"') {
+                            return None;
+                        }
+                        let close = string_end(body, open + 1)?;
+                        let value = &body[open + 1..close];
+                        if value.contains(&b'\\') {
+                            return None;
+                        }
+                        return std::str::from_utf8(value).ok();
+                    }
+                }
+                at = end + 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                at += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                at += 1;
+            }
+            _ => at += 1,
+        }
+    }
+    None
+}
+
+/// The index of the quote that closes the string whose contents start at `from`.
+fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        from = skip_plain_words(body, from);
+        let offset = body
+            .get(from..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
+        let at = from + offset;
+        if body[at] == b'"' {
+            return Some(at);
+        }
+        from = at + 2;
+    }
+}
+
+/// Skips 8 bytes at a time while none of them is a quote or a backslash (string contents are
+/// most of a body, and a byte at a time was most of the scan's cost).
+fn skip_plain_words(body: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    fn has_byte(word: u64, byte: u8) -> bool {
+        let matches = word ^ (ONES * u64::from(byte));
+        matches.wrapping_sub(ONES) & !matches & HIGHS != 0
+    }
+    while let Some(Ok(word)) = body.get(at..at + 8).map(<[u8; 8]>::try_from) {
+        let word = u64::from_ne_bytes(word);
+        if has_byte(word, b'"') || has_byte(word, b'\\') {
+            break;
+        }
+        at += 8;
+    }
+    at
+}
+
+fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
+    while body.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// The envelope's fields, as the derived two-pass envelope names them.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Type,
+    Data,
+    Timestamp,
+    InstanceId,
+    EventAttributes,
+    #[serde(other)]
+    Other,
+}
+
+/// Reads the envelope with `data` typed for `event_type` into `event`; the `type` field must
+/// confirm the guess.
+struct Envelope<'h, 's> {
+    event_type: &'h str,
+    event: &'s mut Option<ClerkEvent>,
+}
+
+impl<'de> DeserializeSeed<'de> for Envelope<'_, '_> {
+    type Value = EventMeta;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Envelope<'_, '_> {
+    type Value = EventMeta;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a webhook envelope")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut confirmed = false;
+        let mut timestamp = None;
+        let mut instance_id = None;
+        let mut attributes = None;
+        // Every duplicate is refused, as by the derived envelope (whose error the caller reports).
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Type => {
+                    let sent: Cow<'de, str> = map.next_value()?;
+                    if confirmed || sent != self.event_type {
+                        return Err(A::Error::custom("not the type guessed"));
+                    }
+                    confirmed = true;
+                }
+                Field::Data if self.event.is_none() => {
+                    map.next_value_seed(Data {
+                        event_type: self.event_type,
+                        event: &mut *self.event,
+                    })?;
+                }
+                Field::Timestamp if timestamp.is_none() => {
+                    timestamp = Some(map.next_value::<Option<i64>>()?);
+                }
+                Field::InstanceId if instance_id.is_none() => {
+                    instance_id = Some(map.next_value::<Option<String>>()?);
+                }
+                Field::EventAttributes if attributes.is_none() => {
+                    attributes = Some(map.next_value::<Option<EventAttributes>>()?);
+                }
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                _ => return Err(A::Error::custom("duplicate field")),
+            }
+        }
+        if !confirmed || self.event.is_none() {
+            return Err(A::Error::custom("missing type or data"));
+        }
+        Ok(EventMeta {
+            timestamp: timestamp.flatten(),
+            instance_id: instance_id.flatten(),
+            http_request: attributes
+                .flatten()
+                .and_then(|attributes| attributes.http_request),
+        })
+    }
+}
+
+/// `data` typed for the guessed event type into `event`; untyped (`Unknown`) for a type outside
+/// the catalog.
+struct Data<'h, 's> {
+    event_type: &'h str,
+    event: &'s mut Option<ClerkEvent>,
+}
+
+impl<'de> DeserializeSeed<'de> for Data<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if ClerkEvent::knows(self.event_type) {
+            ClerkEvent::decode_into(self.event_type, deserializer, self.event)
+        } else {
+            let data = Value::deserialize(deserializer)?;
+            *self.event = Some(ClerkEvent::Unknown(UnknownEvent::new(
+                self.event_type,
+                data,
+            )));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::envelope::parse_event_two_pass;
+
+    fn samples() -> Vec<(String, Vec<u8>)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testing/samples");
+        let mut samples: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                (path.display().to_string(), std::fs::read(path).unwrap())
+            })
+            .collect();
+        samples.sort();
+        samples
+    }
+
+    /// Every sample, as sent and with its keys sorted (`data` first, `type` last, the order of
+    /// Clerk's deliveries), reads in one pass into what the two-pass reading gives.
+    #[test]
+    fn one_pass_agrees_with_two_on_every_sample_in_both_key_orders() {
+        let samples = samples();
+        assert!(samples.len() >= 49);
+        for (name, body) in samples {
+            let sorted =
+                serde_json::to_vec(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+            for body in [body, sorted] {
+                let text = std::str::from_utf8(&body).unwrap();
+                let fast = parse(text).unwrap_or_else(|| panic!("{name}: not read in one pass"));
+                assert_eq!(fast, parse_event_two_pass(&body, false).unwrap(), "{name}");
+            }
+        }
+    }
+
+    /// Where the one pass declines, the two-pass reading decides (and its errors are reported).
+    #[test]
+    fn unusual_envelopes_are_left_to_the_two_pass_reading() {
+        for body in [
+            r#"{"type":"user.deleted","type":"user.deleted","data":{"id":"u"}}"#,
+            r#"{"type":"user.deleted","data":{"id":"u"},"data":{"id":"u"}}"#,
+            r#"{"type":"user.deleted","data":{"id":"u"},"timestamp":1,"timestamp":2}"#,
+            r#"{"type":"user.deleted"}"#,
+            r#"{"data":{"id":"u"},"type":"user.deleted"} x"#,
+            r#"{"x":{"type":"user.deleted"},"type":"user.created","data":{"id":"u"}}"#,
+            r#"{"type":"user.created","data":{"banned":1}}"#,
+        ] {
+            let fast = parse(body);
+            let reference = parse_event_two_pass(body.as_bytes(), false);
+            match (fast, reference) {
+                (None, _) => {}
+                (Some(fast), Ok(reference)) => assert_eq!(fast, reference, "{body}"),
+                (Some(_), Err(err)) => panic!("{body}: one pass accepted, two refused: {err}"),
+            }
+        }
+        // A wrong guess, found out.
+        assert!(parse(r#"{"type":"user.deleted","data":{"id":"u"}}"#).is_some());
+        assert!(parse(r#"{"type":"user.deleted","data":{"id":"u"},"type":"x"}"#).is_none());
+    }
+
+    #[test]
+    fn the_hint_is_the_first_top_level_type() {
+        fn hint(body: &str) -> Option<&str> {
+            type_hint(body.as_bytes())
+        }
+        assert_eq!(
+            hint(r#"{"type":"user.created","data":{}}"#),
+            Some("user.created")
+        );
+        assert_eq!(
+            hint(r#"{"data":{"type":"inner","x":["type"]},"type" : "role.deleted"}"#),
+            Some("role.deleted")
+        );
+        assert_eq!(
+            hint(r#"{"data":{"k":"a\"type\""},"type":"a.b"}"#),
+            Some("a.b")
+        );
+        // Escaped values and non-strings are left to the two-pass reading.
+        assert_eq!(hint(r#"{"type":"user.cr\u0065ated"}"#), None);
+        assert_eq!(hint(r#"{"type":1}"#), None);
+        // A value that merely reads "type" is not a key.
+        assert_eq!(hint(r#"{"object":"type","type":"x"}"#), Some("x"));
+        // Long strings, skipped a word at a time, with quotes and escapes at every offset.
+        for at in 0..20 {
+            let filler = "x".repeat(at);
+            let body = format!(r#"{{"k":"{filler}\"{filler}","type":"t{filler}"}}"#);
+            assert_eq!(hint(&body).map(str::len), Some(at + 1), "{body}");
+        }
+        // Broken inputs never panic.
+        for broken in [
+            "",
+            "\"",
+            "{\"type\"",
+            "{\"type\":",
+            "{\"type\":\"abc",
+            "}}]]{",
+            "\"\\",
+        ] {
+            let _ = hint(broken);
+        }
+    }
+}
