@@ -40,7 +40,10 @@ fuzz_target!(|data: &[u8]| {
     let meta_again: EventMeta = serde_json::from_slice(&meta_json).unwrap();
     assert_eq!(meta_again, meta);
 
-    assert!(std::str::from_utf8(data).is_ok(), "parse_event accepted a body that is not UTF-8");
+    assert!(
+        std::str::from_utf8(data).is_ok(),
+        "parse_event accepted a body that is not UTF-8"
+    );
     let generic: ClerkEvent = serde_json::from_slice(data)
         .unwrap_or_else(|err| panic!("parse_event accepted, Deserialize refused: {err}"));
     assert_eq!(generic, event);

@@ -173,5 +173,9 @@ fuzz_target!(|data: &[u8]| {
         .map_err(Clone::clone);
     assert_eq!(verdict, want, "diagnosis of headers {headers:?}");
     let text = diagnosis.to_string();
-    assert!(text.len() < 2048, "{} bytes of diagnosis: {text}", text.len());
+    assert!(
+        text.len() < 2048,
+        "{} bytes of diagnosis: {text}",
+        text.len()
+    );
 });
