@@ -23,7 +23,7 @@ use super::rejection::{
     BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
 };
 use crate::event::envelope::{parse_envelope, parse_event_with};
-use crate::verify::{Diagnosis, VerifyError};
+use crate::verify::{content_length, Diagnosis, VerifyError};
 use crate::{metrics, BoxError};
 
 /// A rejection and what the log says about the request it refused.
@@ -201,14 +201,4 @@ fn log_accepted(delivery: &crate::Delivery, event: Option<&crate::ClerkEvent>) {
             "clerk webhook accepted"
         );
     }
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }

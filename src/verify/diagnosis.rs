@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
-use super::headers::SchemeHeaders;
+use super::headers::{content_length, SchemeHeaders};
 use super::{unix_secs, Delivery, Verifier, VerifyError};
 
 /// What [`Verifier::diagnose`] found out about a delivery: the verdict, the numbers behind it
@@ -622,16 +622,6 @@ fn escapes_non_ascii(hex: Option<&[u8]>) -> bool {
         return false;
     };
     code >= 0x80 && code != 0x2028 && code != 0x2029
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

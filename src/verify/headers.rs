@@ -199,6 +199,17 @@ fn v1_signatures(header: &str) -> impl Iterator<Item = [u8; TAG_LEN]> + '_ {
     })
 }
 
+/// The `content-length` the request announced, when it is a number.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

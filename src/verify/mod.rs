@@ -25,7 +25,7 @@ pub use self::delivery::Delivery;
 use self::diagnosis::Evidence;
 pub use self::diagnosis::{BodyVariant, Diagnosis, Finding, SignatureCheck};
 pub use self::error::VerifyError;
-pub(crate) use self::headers::delivery_id;
+pub(crate) use self::headers::{content_length, delivery_id};
 use self::headers::{Candidates, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
 
