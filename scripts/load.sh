@@ -24,51 +24,11 @@ SERVER_PID=$!
 wait_for_line "$WORK/server.log" listening
 
 # Signed requests as wrk Lua scripts (the signature is valid for 5 minutes, longer than the runs).
-python3 - "$SECRET" "$WORK" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-secret, work = sys.argv[1], sys.argv[2]
-key = base64.b64decode(secret.removeprefix("whsec_"))
-body = open("src/testing/samples/user.created.json", "rb").read()
-now = str(int(time.time()))
-def sign(msg_id, payload):
-    mac = hmac.new(key, f"{msg_id}.{now}.".encode() + payload, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(mac).decode()
-def lua(name, payload, signature, expected):
-    # The body is read from a file: it is bytes (UTF-8, or 2 MiB), not a Lua string literal.
-    open(f"{work}/{name}.body", "wb").write(payload)
-    # Counts statuses per thread; done() prints them merged, and the unexpected ones.
-    open(f"{work}/{name}.lua", "w").write(f"""
-wrk.method = "POST"
-local file = io.open({json.dumps(f"{work}/{name}.body")}, "rb")
-wrk.body = file:read("*all")
-file:close()
-wrk.headers["content-type"] = "application/json"
-wrk.headers["svix-id"] = "msg_load"
-wrk.headers["svix-timestamp"] = "{now}"
-wrk.headers["svix-signature"] = "{signature}"
-local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
-function init() counts = {{}} end
-function response(status) counts[status] = (counts[status] or 0) + 1 end
-function done(summary)
-  local merged, unexpected = {{}}, 0
-  for _, t in ipairs(threads) do
-    for status, n in pairs(t:get("counts")) do merged[status] = (merged[status] or 0) + n end
-  end
-  for status, n in pairs(merged) do
-    io.write(string.format("  status %d: %d\\n", status, n))
-    if status ~= {expected} then unexpected = unexpected + n end
-  end
-  io.write(string.format("  unexpected statuses: %d\\n", unexpected))
-  io.write(string.format("  socket errors: connect %d, read %d, write %d, timeout %d\\n",
-    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
-end
-""")
-lua("valid", body, sign("msg_load", body), 200)
-lua("invalid", body, sign("msg_other", body), 400)
-big = b'{"type":"user.created","data":{"id":"u","bio":"' + b"a" * (2 * 1024 * 1024) + b'"}}'
-lua("oversized", big, sign("msg_load", big), 413)
-PY
+sample=src/testing/samples/user.created.json
+python3 scripts/wrk_request.py "$SECRET" "$sample" "$WORK/valid" 200 >/dev/null
+python3 scripts/wrk_request.py "$SECRET" "$sample" "$WORK/invalid" 400 --signed-id msg_other >/dev/null
+python3 -c 'import sys; sys.stdout.buffer.write(b"{\"type\":\"user.created\",\"data\":{\"id\":\"u\",\"bio\":\"" + b"a" * (2 * 1024 * 1024) + b"\"}}")' >"$WORK/big.json"
+python3 scripts/wrk_request.py "$SECRET" "$WORK/big.json" "$WORK/oversized" 413 >/dev/null
 
 URL="http://127.0.0.1:$PORT"
 run() { # name path script

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -247,6 +249,54 @@ async fn unsupported_events_are_422_by_default_or_passed_as_unparsed() {
     assert_eq!(seen["unparsed_path"], "banned");
     assert_eq!(seen["is_known"], true);
     assert_eq!(calls.0.load(Ordering::SeqCst), 1);
+}
+
+/// The extractor moves the event out of the extensions; a second extraction (a middleware, then
+/// the handler) reads it again from the verified body, strict or lenient as the layer is.
+#[tokio::test]
+async fn a_middleware_and_the_handler_both_extract_the_same_event() {
+    async fn peek(event: ClerkEvent, request: Request<Body>, next: Next) -> Response {
+        let in_extensions = request.extensions().get::<ClerkEvent>().is_some();
+        let mut response = next.run(request).await;
+        let seen = format!("{}:{in_extensions}", event.event_type());
+        response
+            .headers_mut()
+            .insert("x-middleware-saw", seen.parse().unwrap());
+        response
+    }
+    let lenient = r#"{"type":"user.created","data":{"id":"user_1","banned":"maybe"}}"#;
+    for (layer, body, path) in [
+        (
+            ClerkWebhookLayer::new(verifier()),
+            user_created("user_7"),
+            None,
+        ),
+        (
+            ClerkWebhookLayer::new(verifier())
+                .with_unsupported_events(UnsupportedEvents::PassAsUnparsed),
+            lenient.to_owned(),
+            Some("banned"),
+        ),
+    ] {
+        let calls = Calls::default();
+        let app = Router::new()
+            .route("/webhooks/clerk", post(handler))
+            .route_layer(axum::middleware::from_fn(peek))
+            .route_layer(layer)
+            .with_state(calls.clone());
+        let (status, headers, seen) = send(&app, signed("msg_1", NOW, &body)).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        assert_eq!(
+            headers["x-middleware-saw"], "user.created:false",
+            "the middleware took the event out of the extensions"
+        );
+        assert_eq!(seen["type"], "user.created");
+        match path {
+            None => assert_eq!(seen["user_id"], "user_7"),
+            Some(path) => assert_eq!(seen["unparsed_path"], path),
+        }
+        assert_eq!(calls.0.load(Ordering::SeqCst), 1);
+    }
 }
 
 /// A body that yields `chunks` frames of `chunk` bytes with no announced length, and records

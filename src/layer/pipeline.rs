@@ -158,6 +158,10 @@ pub(crate) fn accept(
         Parsing::Typed => {
             let lenient = config.unsupported == UnsupportedEvents::PassAsUnparsed;
             let (event, meta) = parse_event_with(&body, lenient).map_err(refuse)?;
+            #[cfg(feature = "axum")]
+            parts
+                .extensions
+                .insert(crate::extract::TypedBody::new(body.clone(), lenient));
             log_accepted(&delivery, Some(&event));
             metrics::accepted(
                 Some(event.event_type()),
