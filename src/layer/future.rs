@@ -16,6 +16,7 @@ use super::body::{ResponseBody, WebhookBody};
 use super::buffer::BodyBuffer;
 use super::config::Config;
 use super::pipeline::{self, Refusal};
+use crate::verify::CheckedHead;
 use crate::BoxError;
 
 pin_project! {
@@ -40,6 +41,8 @@ pin_project! {
             body: B,
             buffer: BodyBuffer,
             head: Request<()>,
+            // The scheme headers, read and checked before the body.
+            scheme: CheckedHead,
         },
         Readying {
             request: Request<WebhookBody>,
@@ -60,6 +63,7 @@ where
 {
     pub(crate) fn buffering(
         parts: Parts,
+        scheme: CheckedHead,
         body: B,
         buffer: BodyBuffer,
         service: S,
@@ -70,6 +74,7 @@ where
                 body,
                 buffer,
                 head: Request::from_parts(parts, ()),
+                scheme,
             },
             service,
             config,
@@ -97,7 +102,12 @@ where
         let mut this = self.project();
         loop {
             let next = match this.state.as_mut().project() {
-                StateProj::Buffering { body, buffer, head } => {
+                StateProj::Buffering {
+                    body,
+                    buffer,
+                    head,
+                    scheme,
+                } => {
                     let headers = head.headers();
                     match ready!(body.poll_frame(cx)) {
                         Some(Ok(frame)) => {
@@ -112,7 +122,7 @@ where
                         None => {
                             let bytes = std::mem::take(buffer).into_bytes();
                             let (parts, ()) = std::mem::take(head).into_parts();
-                            match pipeline::accept(this.config, parts, bytes) {
+                            match pipeline::accept(this.config, parts, scheme, bytes) {
                                 Ok(request) => State::Readying { request },
                                 Err(refusal) => State::Rejected { refusal },
                             }

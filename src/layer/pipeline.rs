@@ -23,7 +23,7 @@ use super::rejection::{
     BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
 };
 use crate::event::envelope::{parse_envelope, parse_event_with};
-use crate::verify::{content_length, Diagnosis, VerifyError};
+use crate::verify::{content_length, CheckedHead, Diagnosis, VerifyError};
 use crate::{metrics, BoxError};
 
 /// A rejection and what the log says about the request it refused.
@@ -79,12 +79,12 @@ impl Refusal {
 }
 
 /// Step 1: what can be refused from the head alone, before a byte of the body is read. On success,
-/// the buffer for step 2.
+/// the buffer for step 2 and the scheme headers for step 3 (read once).
 pub(crate) fn refuse_from_head<B: Body>(
     config: &Config,
     headers: &HeaderMap,
     body: &B,
-) -> Result<BodyBuffer, Refusal> {
+) -> Result<(BodyBuffer, CheckedHead), Refusal> {
     let limit = config.body_limit as u64;
     let announced = content_length(headers).or_else(|| body.size_hint().exact());
     if announced.is_some_and(|length| length > limit) || body.size_hint().lower() > limit {
@@ -92,15 +92,12 @@ pub(crate) fn refuse_from_head<B: Body>(
         refusal.looked_genuine = config.verifier.check_head(headers).is_ok();
         return Err(refusal);
     }
-    config
+    let head = config
         .verifier
         .check_head(headers)
         .map_err(|diagnosis| Refusal::diagnosed(&diagnosis, headers))?;
-    Ok(BodyBuffer::new(
-        config.body_limit,
-        announced,
-        config.budget.share(),
-    ))
+    let buffer = BodyBuffer::new(config.body_limit, announced, config.budget.share());
+    Ok((buffer, head))
 }
 
 /// Step 2: adds one frame of the body; trailers carry nothing that is signed.
@@ -140,10 +137,14 @@ pub(crate) fn body_failed(err: BoxError, headers: &HeaderMap) -> Refusal {
 pub(crate) fn accept(
     config: &Config,
     mut parts: Parts,
+    head: &CheckedHead,
     body: Bytes,
 ) -> Result<Request<WebhookBody>, Refusal> {
     let started = metrics::start();
-    let delivery = match config.verifier.verify_diagnosed(&parts.headers, &body) {
+    let delivery = match config
+        .verifier
+        .verify_diagnosed(head, &parts.headers, &body)
+    {
         Ok(delivery) => delivery,
         Err(diagnosis) => {
             metrics::received(body.len(), metrics::since(started));

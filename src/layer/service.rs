@@ -89,7 +89,9 @@ where
         let config = Arc::clone(&self.config);
         let (parts, body) = request.into_parts();
         match pipeline::refuse_from_head(&config, &parts.headers, &body) {
-            Ok(buffer) => ResponseFuture::buffering(parts, body, buffer, service, config),
+            Ok((buffer, scheme)) => {
+                ResponseFuture::buffering(parts, scheme, body, buffer, service, config)
+            }
             Err(refusal) => ResponseFuture::rejected(refusal, service, config),
         }
     }

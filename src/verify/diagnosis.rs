@@ -956,11 +956,14 @@ mod tests {
         let received = [&body[..], b"\n"].concat();
         let headers = signed(body, T);
         let receiver = verifier(SECRET).with_clock(move || at(T));
-        let diagnosis = receiver.verify_diagnosed(&headers, &received).unwrap_err();
+        let head = receiver.check_head(&headers).unwrap();
+        let diagnosis = receiver
+            .verify_diagnosed(&head, &headers, &received)
+            .unwrap_err();
         assert_eq!(diagnosis.error(), Some(&VerifyError::InvalidSignature));
         // No variant was tried (a trailing newline is no sign of re-serializing either).
         assert_eq!(diagnosis.findings, []);
-        assert!(receiver.verify_diagnosed(&headers, body).is_ok());
+        assert!(receiver.verify_diagnosed(&head, &headers, body).is_ok());
 
         let diagnosis = receiver.check_head(&signed(body, T + 1000)).unwrap_err();
         assert_eq!(diagnosis.signature, SignatureCheck::NotChecked);

@@ -66,9 +66,14 @@ impl<'a> SchemeHeaders<'a> {
     /// Reads the headers; `HeaderMap` names are already case-insensitive. The id and signature
     /// sizes are checked before anything reads their bytes, so an oversized one costs nothing.
     pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, VerifyError> {
-        let (id, _) = read_header(headers, &ID, MAX_ID_LEN)?;
-        let (timestamp_text, _) = read_header(headers, &TIMESTAMP, usize::MAX)?;
-        let (signatures, signature_header) =
+        Ok(Self::read_values(headers)?.0)
+    }
+
+    /// [`read`](Self::read), and the values it read: id, timestamp, signatures.
+    fn read_values(headers: &'a HeaderMap) -> Result<(Self, [&'a HeaderValue; 3]), VerifyError> {
+        let (id_value, id, _) = read_header(headers, &ID, MAX_ID_LEN)?;
+        let (timestamp_value, timestamp_text, _) = read_header(headers, &TIMESTAMP, usize::MAX)?;
+        let (signatures_value, signatures, signature_header) =
             read_header(headers, &SIGNATURE, MAX_SIGNATURE_HEADER_LEN)?;
         if id.is_empty() {
             return Err(VerifyError::InvalidHeader { name: ID.name });
@@ -82,13 +87,14 @@ impl<'a> SchemeHeaders<'a> {
                 name: SIGNATURE.name,
             });
         }
-        Ok(Self {
+        let scheme = Self {
             id,
             timestamp_text,
             timestamp: parse_timestamp(timestamp_text)?,
             signatures,
             signature_header,
-        })
+        };
+        Ok((scheme, [id_value, timestamp_value, signatures_value]))
     }
 
     /// How many well-formed `v1` entries the signature header holds.
@@ -115,16 +121,58 @@ fn read_header<'a>(
     headers: &'a HeaderMap,
     header: &SchemeHeader,
     max_len: usize,
-) -> Result<(&'a str, &'static str), VerifyError> {
+) -> Result<(&'a HeaderValue, &'a str, &'static str), VerifyError> {
     let (value, found_as) =
         find_header(headers, header).ok_or(VerifyError::MissingHeader { name: header.name })?;
     if value.len() > max_len {
         return Err(VerifyError::InvalidHeader { name: header.name });
     }
-    let text = value
+    Ok((value, header_text(value, header)?, found_as))
+}
+
+fn header_text<'a>(value: &'a HeaderValue, header: &SchemeHeader) -> Result<&'a str, VerifyError> {
+    value
         .to_str()
-        .map_err(|_| VerifyError::InvalidHeader { name: header.name })?;
-    Ok((text, found_as))
+        .map_err(|_| VerifyError::InvalidHeader { name: header.name })
+}
+
+/// The scheme headers of a request whose head passed the checks, kept while its body arrives so
+/// that verifying it does not look them up, measure them or parse the timestamp again. The values
+/// are shared with the request's `HeaderMap` (a reference count), not copied.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedHead {
+    id: HeaderValue,
+    timestamp_text: HeaderValue,
+    timestamp: i64,
+    signatures: HeaderValue,
+    signature_header: &'static str,
+}
+
+impl CheckedHead {
+    /// Reads the headers as [`SchemeHeaders::read`] does, keeping the values.
+    pub(crate) fn read(headers: &HeaderMap) -> Result<(Self, SchemeHeaders<'_>), VerifyError> {
+        let (scheme, [id, timestamp_text, signatures]) = SchemeHeaders::read_values(headers)?;
+        let head = Self {
+            id: id.clone(),
+            timestamp_text: timestamp_text.clone(),
+            timestamp: scheme.timestamp,
+            signatures: signatures.clone(),
+            signature_header: scheme.signature_header,
+        };
+        Ok((head, scheme))
+    }
+
+    /// The headers as [`SchemeHeaders`], from the kept values (checked already: the text
+    /// conversion cannot fail, and would be an invalid header if it did).
+    pub(crate) fn scheme(&self) -> Result<SchemeHeaders<'_>, VerifyError> {
+        Ok(SchemeHeaders {
+            id: header_text(&self.id, &ID)?,
+            timestamp_text: header_text(&self.timestamp_text, &TIMESTAMP)?,
+            timestamp: self.timestamp,
+            signatures: header_text(&self.signatures, &SIGNATURE)?,
+            signature_header: self.signature_header,
+        })
+    }
 }
 
 /// The delivery id header (`svix-id`, or else `webhook-id`) as sent, unchecked: for logs.

@@ -25,6 +25,7 @@ pub use self::delivery::Delivery;
 use self::diagnosis::Evidence;
 pub use self::diagnosis::{BodyVariant, Diagnosis, Finding, SignatureCheck};
 pub use self::error::VerifyError;
+pub(crate) use self::headers::CheckedHead;
 pub(crate) use self::headers::{content_length, delivery_id};
 use self::headers::{Candidates, SchemeHeaders};
 use crate::secret::{secrets_from_env, ConfigError, SigningSecret};
@@ -230,12 +231,13 @@ impl Verifier {
 
     /// Everything [`verify`](Self::verify) checks before the signature, so that a delivery with bad
     /// headers or a stale timestamp is refused before its body is read; a refusal comes with its
-    /// diagnosis, judged from the head alone.
-    pub(crate) fn check_head(&self, headers: &HeaderMap) -> Result<(), Box<Diagnosis>> {
+    /// diagnosis, judged from the head alone. What it read is kept for
+    /// [`verify_diagnosed`](Self::verify_diagnosed).
+    pub(crate) fn check_head(&self, headers: &HeaderMap) -> Result<CheckedHead, Box<Diagnosis>> {
         let now = self.now();
-        let refused = match SchemeHeaders::read(headers) {
-            Ok(scheme) => match self.check_window(scheme.timestamp, now) {
-                Ok(()) => return Ok(()),
+        let refused = match CheckedHead::read(headers) {
+            Ok((head, scheme)) => match self.check_window(scheme.timestamp, now) {
+                Ok(()) => return Ok(head),
                 Err(err) => (err, Some(scheme)),
             },
             Err(err) => (err, None),
@@ -248,16 +250,19 @@ impl Verifier {
         )))
     }
 
-    /// [`verify`](Self::verify), with the diagnosis of a refusal made from what this one
-    /// verification found, without the trials of [`diagnose`](Self::diagnose): what an
-    /// unauthenticated request costs stays one HMAC per secret plus a scan of its body.
+    /// [`verify`](Self::verify) of a request whose head passed [`check_head`](Self::check_head),
+    /// with the diagnosis of a refusal made from what this one verification found, without the
+    /// trials of [`diagnose`](Self::diagnose): what an unauthenticated request costs stays one
+    /// HMAC per secret plus a scan of its body. The clock is read again: the body may have taken
+    /// a while.
     pub(crate) fn verify_diagnosed(
         &self,
+        head: &CheckedHead,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Delivery, Box<Diagnosis>> {
         let now = self.now();
-        let refused = match SchemeHeaders::read(headers) {
+        let refused = match head.scheme() {
             Ok(scheme) => match self.check(&scheme, body, now) {
                 Ok(_) => return Ok(Delivery::new(scheme.id, scheme.timestamp, &self.endpoint)),
                 Err(err) => (err, Some(scheme)),
