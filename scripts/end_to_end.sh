@@ -9,6 +9,8 @@
 # result is the median of those ratios. Every answer must be 200, or the script fails.
 #
 # usage: bash scripts/end_to_end.sh [rounds, default 7] [seconds per run, default 5] [connections, default 32]
+# LOAD_SERVER=path runs that build of load_server instead of building this checkout's (to compare
+# two versions of the crate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -21,10 +23,11 @@ WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-cargo build --release -p clerk-webhooks-comparisons --example load_server -q
+SERVER="${LOAD_SERVER:-target/release/examples/load_server}"
+[ -n "${LOAD_SERVER:-}" ] || cargo build --release -p clerk-webhooks-comparisons --example load_server -q
 # Refusals would be logged at warn; accepted deliveries are not logged at this level.
 RUST_LOG=warn CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" PORT="$PORT" \
-    target/release/examples/load_server >"$WORK/server.log" 2>&1 &
+    "$SERVER" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 wait_for_line "$WORK/server.log" listening
 size=$(python3 scripts/wrk_request.py "$SECRET" src/testing/samples/user.created.json "$WORK/delivery" 200 --compact)
