@@ -309,13 +309,7 @@ where
     let mut swept = 0;
     let mut cursor: u64 = 0;
     loop {
-        let (next, ids): (u64, Vec<String>) = redis::cmd("SSCAN")
-            .arg(&done)
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(500)
-            .query_async(connection)
-            .await?;
+        let (next, ids) = scan_page(connection, &done, cursor).await?;
         if !ids.is_empty() {
             let mut invocation = SWEEP.prepare_invoke();
             invocation
@@ -345,13 +339,7 @@ where
     let mut all = Vec::new();
     let mut cursor: u64 = 0;
     loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SSCAN")
-            .arg(set)
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(500)
-            .query_async(connection)
-            .await?;
+        let (next, batch) = scan_page(connection, set, cursor).await?;
         all.extend(batch);
         if next == 0 {
             break;
@@ -362,6 +350,24 @@ where
     all.sort_unstable();
     all.dedup();
     Ok(all)
+}
+
+/// One `SSCAN` page of a set from `cursor`: the next cursor (0 at the end) and the members.
+async fn scan_page<C>(
+    connection: &mut C,
+    set: &str,
+    cursor: u64,
+) -> Result<(u64, Vec<String>), QueueError>
+where
+    C: ConnectionLike + Send,
+{
+    Ok(redis::cmd("SSCAN")
+        .arg(set)
+        .arg(cursor)
+        .arg("COUNT")
+        .arg(500)
+        .query_async(connection)
+        .await?)
 }
 
 /// The error message of a stored result (`{"Err":"..."}`), or the result as stored.
