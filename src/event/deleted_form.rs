@@ -214,7 +214,7 @@ struct KeyVisitor<'c, V> {
     seen: &'c Cell<bool>,
 }
 
-impl<'c, V> KeyVisitor<'c, V> {
+impl<V> KeyVisitor<'_, V> {
     fn note(&self, key: &str) {
         if key == DELETED {
             self.seen.set(true);
