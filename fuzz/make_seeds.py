@@ -94,7 +94,8 @@ def parse_paths() -> None:
         write("parse_paths", name, bytes([1 if lenient else 0]) + body)
 
     for name in ["user.created", "email.created", "organizationInvitation.created",
-                 "role.deleted", "subscriptionItem.pastDue", "paymentAttempt.created"]:
+                 "role.deleted", "permission.deleted", "subscriptionItem.pastDue",
+                 "paymentAttempt.created"]:
         seed(name, fixture(name))
         # Keys sorted: data first, type last, as Clerk sends them.
         seed(name + ".sorted", json.dumps(json.loads(fixture(name)), sort_keys=True,
@@ -109,6 +110,14 @@ def parse_paths() -> None:
     seed("nested-type-first", b'{"x":{"type":"user.created"},"type":"user.deleted","data":{"id":"u"}}')
     seed("trailing", SMALL + b" x")
     seed("non-utf8-in-unknown-field", SMALL[:-1] + b',"x":"\xff"}')
+    # role.deleted and permission.deleted: MaybeDeleted, read in one pass by deleted_form.rs.
+    seed("deleted-short", b'{"type":"role.deleted","data":{"id":"r","deleted":true,"slug":"s"}}')
+    seed("deleted-full", b'{"data":{"id":"p","key":"org:k","type":"custom"},"type":"permission.deleted"}')
+    seed("deleted-null", b'{"type":"role.deleted","data":{"id":"r","deleted":null}}')
+    seed("deleted-escaped-key", b'{"type":"role.deleted","data":{"id":"r","delet\\u0065d":true}}')
+    seed("deleted-duplicate", b'{"type":"role.deleted","data":{"id":"r","deleted":true,"deleted":false}}')
+    seed("deleted-nested", b'{"type":"role.deleted","data":{"id":"r","permissions":[{"id":"p","deleted":true}]}}')
+    seed("deleted-outside-data", b'{"type":"permission.deleted","data":{"id":"p"},"note":"deleted"}')
 
 
 def layer_body() -> None:

@@ -125,7 +125,7 @@ impl ParsedEvent {
 /// # Ok::<(), EventError>(())
 /// ```
 pub fn parse_event(body: &[u8]) -> Result<ParsedEvent, EventError> {
-    parse_event_with(body, false).map(|(event, meta)| ParsedEvent { event, meta })
+    parse_event_into(body, false, |event, meta| ParsedEvent { event, meta })
 }
 
 /// Checks that a body is a webhook envelope (a JSON object with a string `type` and a `data`
@@ -167,10 +167,26 @@ pub(crate) fn parse_event_with(
     body: &[u8],
     lenient: bool,
 ) -> Result<(ClerkEvent, EventMeta), EventError> {
-    if let Some(parsed) = std::str::from_utf8(body).ok().and_then(single_pass::parse) {
-        return Ok(parsed);
+    parse_event_into(body, lenient, |event, meta| (event, meta))
+}
+
+/// [`parse_event_with`], building the caller's result where the event was read: a `ClerkEvent` is
+/// large, and each function it passed through on its way out copied it.
+#[inline(always)]
+fn parse_event_into<T>(
+    body: &[u8],
+    lenient: bool,
+    build: impl FnOnce(ClerkEvent, EventMeta) -> T,
+) -> Result<T, EventError> {
+    let mut event = None;
+    if let Ok(text) = std::str::from_utf8(body) {
+        if let Some(meta) = single_pass::parse(text, &mut event) {
+            if let Some(event) = event {
+                return Ok(build(event, meta));
+            }
+        }
     }
-    parse_event_two_pass(body, lenient)
+    parse_event_two_pass(body, lenient).map(|(event, meta)| build(event, meta))
 }
 
 /// The reference reading, and the one that describes failures: the envelope with `data` kept

@@ -87,6 +87,7 @@ mod billing;
 pub(crate) mod catalog;
 mod common;
 mod communication;
+mod deleted_form;
 pub(crate) mod envelope;
 pub(crate) mod error;
 mod invitation;

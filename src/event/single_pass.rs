@@ -2,9 +2,9 @@
 //!
 //! The two-pass reading in `envelope.rs` first skips over `data` (keeping it as raw text) to learn
 //! the event type, then reads `data` again into the model: on a real delivery the skip is a third
-//! of the cost. Here the type is guessed first by a cheap scan for the top-level `"type"` key, the
-//! body is read once with `data` typed for that guess, and the `type` actually read must equal the
-//! guess. Anything unusual (a failure of any kind, an escaped type, a wrong guess) returns `None`,
+//! of the cost. Here the body is read once: `data` is typed for the `type` already read when it
+//! comes first, else for a guess from a cheap scan (Clerk sends `type` last), which the `type` read
+//! afterwards must confirm. Anything unusual (a failure of any kind, a wrong guess) returns `None`,
 //! and the two-pass reading, which is the reference, decides: errors and their positions are
 //! therefore exactly the two-pass ones.
 
@@ -16,29 +16,70 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::catalog::{ClerkEvent, UnknownEvent};
+use super::deleted_form;
 use super::envelope::{EventAttributes, EventMeta};
 
-/// The event and its metadata, when the body reads in one pass; `None` sends the caller to the
-/// two-pass reading. `text` must be the whole body (already checked to be UTF-8).
-pub(crate) fn parse(text: &str) -> Option<(ClerkEvent, EventMeta)> {
-    let event_type = type_hint(text.as_bytes())?;
+/// Reads the body in one pass into `event` and returns the metadata; `None` (and `event` in any
+/// state) sends the caller to the two-pass reading. `text` must be the whole body (already checked
+/// to be UTF-8).
+///
+/// The event is written into the caller's slot rather than returned: a `ClerkEvent` is large, and
+/// every function it was returned through copied it.
+pub(crate) fn parse(text: &str, event: &mut Option<ClerkEvent>) -> Option<EventMeta> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    // The event is written into a slot rather than returned through serde's layers: a
-    // `ClerkEvent` is large, and each layer it passed through copied it.
-    let mut event = None;
-    let meta = Envelope {
-        event_type,
-        event: &mut event,
-    }
-    .deserialize(&mut deserializer)
-    .ok()?;
+    let meta = Envelope { body: text, event }
+        .deserialize(&mut deserializer)
+        .ok()?;
     deserializer.end().ok()?;
-    Some((event?, meta))
+    Some(meta)
+}
+
+/// A guess at the top-level `type`, for a body whose `data` comes before it: the last `"type"`
+/// key of the body that has a plain string value (Clerk sends the keys sorted, so `type` ends the
+/// body and is found in a few bytes), else the first top-level one. Only a guess: it is not a JSON
+/// validator, and the parse checks it.
+fn type_hint(body: &[u8]) -> Option<&str> {
+    last_type_key(body).or_else(|| first_top_level_type(body))
+}
+
+/// The value of the last `"type": "..."` in the body, read backwards; it may be nested or even
+/// inside a string, which the parse will find out.
+fn last_type_key(body: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"type\"";
+    let mut end = body.len();
+    while let Some(at) = body[..end]
+        .windows(KEY.len())
+        .rposition(|window| window == KEY)
+    {
+        if let Some(value) = string_value_after(body, at + KEY.len()) {
+            return Some(value);
+        }
+        end = at + KEY.len() - 1;
+    }
+    None
+}
+
+/// The string after `:` at `from` (whitespace allowed around it), when it holds no escape.
+fn string_value_after(body: &[u8], from: usize) -> Option<&str> {
+    let colon = skip_whitespace(body, from);
+    if body.get(colon) != Some(&b':') {
+        return None;
+    }
+    let open = skip_whitespace(body, colon + 1);
+    if body.get(open) != Some(&b'"') {
+        return None;
+    }
+    let close = string_end(body, open + 1)?;
+    let value = &body[open + 1..close];
+    if value.contains(&b'\\') {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
 }
 
 /// The string value of the first top-level `"type"` key, when neither the key nor the value is
-/// escaped. Only a guess: it is not a JSON validator, and the parse checks it.
-fn type_hint(body: &[u8]) -> Option<&str> {
+/// escaped.
+fn first_top_level_type(body: &[u8]) -> Option<&str> {
     let mut depth = 0usize;
     let mut at = 0;
     while at < body.len() {
@@ -48,16 +89,7 @@ fn type_hint(body: &[u8]) -> Option<&str> {
                 if depth == 1 && &body[at + 1..end] == b"type" {
                     let colon = skip_whitespace(body, end + 1);
                     if body.get(colon) == Some(&b':') {
-                        let open = skip_whitespace(body, colon + 1);
-                        if body.get(open) != Some(&b'"') {
-                            return None;
-                        }
-                        let close = string_end(body, open + 1)?;
-                        let value = &body[open + 1..close];
-                        if value.contains(&b'\\') {
-                            return None;
-                        }
-                        return std::str::from_utf8(value).ok();
+                        return string_value_after(body, colon);
                     }
                 }
                 at = end + 1;
@@ -131,14 +163,14 @@ enum Field {
     Other,
 }
 
-/// Reads the envelope with `data` typed for `event_type` into `event`; the `type` field must
-/// confirm the guess.
-struct Envelope<'h, 's> {
-    event_type: &'h str,
+/// Reads the envelope with `data` typed into `event`: for the `type` already read when it comes
+/// first, else for a guess that the `type` read later must confirm.
+struct Envelope<'de, 's> {
+    body: &'de str,
     event: &'s mut Option<ClerkEvent>,
 }
 
-impl<'de> DeserializeSeed<'de> for Envelope<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Envelope<'de, '_> {
     type Value = EventMeta;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -146,7 +178,7 @@ impl<'de> DeserializeSeed<'de> for Envelope<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Envelope<'_, '_> {
+impl<'de> Visitor<'de> for Envelope<'de, '_> {
     type Value = EventMeta;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,23 +186,32 @@ impl<'de> Visitor<'de> for Envelope<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut confirmed = false;
+        let mut event_type: Option<Cow<'de, str>> = None;
+        let mut guess: Option<&'de str> = None;
         let mut timestamp = None;
         let mut instance_id = None;
         let mut attributes = None;
         // Every duplicate is refused, as by the derived envelope (whose error the caller reports).
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::Type => {
+                Field::Type if event_type.is_none() => {
                     let sent: Cow<'de, str> = map.next_value()?;
-                    if confirmed || sent != self.event_type {
+                    if guess.is_some_and(|guess| sent != guess) {
                         return Err(A::Error::custom("not the type guessed"));
                     }
-                    confirmed = true;
+                    event_type = Some(sent);
                 }
                 Field::Data if self.event.is_none() => {
+                    let event_type = match &event_type {
+                        Some(sent) => sent.as_ref(),
+                        None => *guess.insert(
+                            type_hint(self.body.as_bytes())
+                                .ok_or_else(|| A::Error::custom("no type to guess"))?,
+                        ),
+                    };
                     map.next_value_seed(Data {
-                        event_type: self.event_type,
+                        body: self.body,
+                        event_type,
                         event: &mut *self.event,
                     })?;
                 }
@@ -189,7 +230,7 @@ impl<'de> Visitor<'de> for Envelope<'_, '_> {
                 _ => return Err(A::Error::custom("duplicate field")),
             }
         }
-        if !confirmed || self.event.is_none() {
+        if event_type.is_none() || self.event.is_none() {
             return Err(A::Error::custom("missing type or data"));
         }
         Ok(EventMeta {
@@ -202,9 +243,10 @@ impl<'de> Visitor<'de> for Envelope<'_, '_> {
     }
 }
 
-/// `data` typed for the guessed event type into `event`; untyped (`Unknown`) for a type outside
-/// the catalog.
+/// `data` typed for `event_type` into `event`; untyped (`Unknown`) for a type outside the
+/// catalog.
 struct Data<'h, 's> {
+    body: &'h str,
     event_type: &'h str,
     event: &'s mut Option<ClerkEvent>,
 }
@@ -213,16 +255,26 @@ impl<'de> DeserializeSeed<'de> for Data<'_, '_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        if ClerkEvent::knows(self.event_type) {
-            ClerkEvent::decode_into(self.event_type, deserializer, self.event)
-        } else {
-            let data = Value::deserialize(deserializer)?;
-            *self.event = Some(ClerkEvent::Unknown(UnknownEvent::new(
-                self.event_type,
-                data,
-            )));
-            Ok(())
+        // The catalog reads these two through `MaybeDeleted`'s own `Deserialize`, which builds a
+        // `Value` to tell the form; `deleted_form` tells it without one.
+        match self.event_type {
+            "role.deleted" => {
+                let data = deleted_form::read(self.body, deserializer)?;
+                *self.event = Some(ClerkEvent::RoleDeleted(data));
+            }
+            "permission.deleted" => {
+                let data = deleted_form::read(self.body, deserializer)?;
+                *self.event = Some(ClerkEvent::PermissionDeleted(data));
+            }
+            event_type if ClerkEvent::knows(event_type) => {
+                ClerkEvent::decode_into(event_type, deserializer, self.event)?;
+            }
+            event_type => {
+                let data = Value::deserialize(deserializer)?;
+                *self.event = Some(ClerkEvent::Unknown(UnknownEvent::new(event_type, data)));
+            }
         }
+        Ok(())
     }
 }
 
@@ -230,6 +282,12 @@ impl<'de> DeserializeSeed<'de> for Data<'_, '_> {
 mod tests {
     use super::*;
     use crate::event::envelope::parse_event_two_pass;
+
+    fn one_pass(text: &str) -> Option<(ClerkEvent, EventMeta)> {
+        let mut event = None;
+        let meta = parse(text, &mut event)?;
+        Some((event?, meta))
+    }
 
     fn samples() -> Vec<(String, Vec<u8>)> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testing/samples");
@@ -255,7 +313,7 @@ mod tests {
                 serde_json::to_vec(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
             for body in [body, sorted] {
                 let text = std::str::from_utf8(&body).unwrap();
-                let fast = parse(text).unwrap_or_else(|| panic!("{name}: not read in one pass"));
+                let fast = one_pass(text).unwrap_or_else(|| panic!("{name}: not read in one pass"));
                 assert_eq!(fast, parse_event_two_pass(&body, false).unwrap(), "{name}");
             }
         }
@@ -273,7 +331,7 @@ mod tests {
             r#"{"x":{"type":"user.deleted"},"type":"user.created","data":{"id":"u"}}"#,
             r#"{"type":"user.created","data":{"banned":1}}"#,
         ] {
-            let fast = parse(body);
+            let fast = one_pass(body);
             let reference = parse_event_two_pass(body.as_bytes(), false);
             match (fast, reference) {
                 (None, _) => {}
@@ -282,12 +340,68 @@ mod tests {
             }
         }
         // A wrong guess, found out.
-        assert!(parse(r#"{"type":"user.deleted","data":{"id":"u"}}"#).is_some());
-        assert!(parse(r#"{"type":"user.deleted","data":{"id":"u"},"type":"x"}"#).is_none());
+        assert!(one_pass(r#"{"type":"user.deleted","data":{"id":"u"}}"#).is_some());
+        assert!(one_pass(r#"{"type":"user.deleted","data":{"id":"u"},"type":"x"}"#).is_none());
+    }
+
+    /// `role.deleted` and `permission.deleted` (read by `deleted_form`, not by the catalog): both
+    /// forms in one pass, and the cases its guess gets wrong left to the two-pass reading.
+    #[test]
+    fn deleted_objects_read_in_one_pass_as_in_two() {
+        for (body, one_pass_reads) in [
+            (
+                r#"{"type":"role.deleted","data":{"id":"r","deleted":true}}"#,
+                true,
+            ),
+            (
+                r#"{"data":{"deleted":true,"id":"p"},"type":"permission.deleted"}"#,
+                true,
+            ),
+            (
+                r#"{"type":"role.deleted","data":{"id":"r","key":"org:x"}}"#,
+                true,
+            ),
+            (
+                r#"{"data":{"id":"p","type":"custom"},"type":"permission.deleted"}"#,
+                true,
+            ),
+            // The body says "deleted" outside `data`: guessed short, found full.
+            (
+                r#"{"type":"role.deleted","data":{"id":"r"},"note":"deleted"}"#,
+                false,
+            ),
+            (
+                r#"{"type":"role.deleted","data":{"id":"r"},"x":{"deleted":1}}"#,
+                false,
+            ),
+            // An escaped key, duplicates, a nested `deleted`.
+            (
+                r#"{"type":"role.deleted","data":{"id":"r","delet\u0065d":true}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"role.deleted","data":{"id":"r","deleted":true,"deleted":null}}"#,
+                false,
+            ),
+            (
+                r#"{"type":"role.deleted","data":{"id":"r","permissions":[{"id":"p","deleted":true}]}}"#,
+                false,
+            ),
+            (r#"{"type":"role.deleted","data":["r"]}"#, false),
+        ] {
+            let reference = parse_event_two_pass(body.as_bytes(), false);
+            match one_pass(body) {
+                Some(fast) => assert_eq!(Some(&fast), reference.as_ref().ok(), "{body}"),
+                None => assert!(!one_pass_reads, "{body}: not read in one pass"),
+            }
+            if !one_pass_reads {
+                assert!(one_pass(body).is_none(), "{body}");
+            }
+        }
     }
 
     #[test]
-    fn the_hint_is_the_first_top_level_type() {
+    fn the_hint_is_the_last_type_key_else_the_first_top_level_one() {
         fn hint(body: &str) -> Option<&str> {
             type_hint(body.as_bytes())
         }
@@ -306,6 +420,13 @@ mod tests {
         // Escaped values and non-strings are left to the two-pass reading.
         assert_eq!(hint(r#"{"type":"user.cr\u0065ated"}"#), None);
         assert_eq!(hint(r#"{"type":1}"#), None);
+        // From the end first: Clerk's key order puts `type` last.
+        assert_eq!(
+            hint(r#"{"data":{"type":"inner"},"type":"user.created"}"#),
+            Some("user.created")
+        );
+        assert_eq!(hint(r#"{"type":"a.b","x":{"type":1}}"#), Some("a.b"));
+        assert_eq!(hint(r#"{"type":"a.b","x":{"type":"c"}}"#), Some("c"));
         // A value that merely reads "type" is not a key.
         assert_eq!(hint(r#"{"object":"type","type":"x"}"#), Some("x"));
         // Long strings, skipped a word at a time, with quotes and escapes at every offset.
