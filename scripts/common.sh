@@ -8,3 +8,26 @@ wait_for_line() {
     cat "$file"
     return 1
 }
+
+# The secret the load scripts sign with and start load_server with.
+SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+# Fails with the apt package to install unless every named tool is on the PATH.
+require() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install $tool"; exit 1; }
+    done
+}
+
+# Starts the release load_server (comparisons/examples) on PORT with SECRET, logging to
+# WORK/server.log, sets SERVER_PID and waits for its "listening" line. It is built first, with
+# the cargo arguments given (features), unless LOAD_SERVER names a build to run instead. Extra
+# environment (REDIS_URL, RUST_LOG) passes through.
+start_load_server() {
+    [ -n "${LOAD_SERVER:-}" ] || cargo build --release -p clerk-webhooks-comparisons --example load_server -q "$@"
+    CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" PORT="$PORT" \
+        "${LOAD_SERVER:-target/release/examples/load_server}" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_for_line "$WORK/server.log" listening
+}

@@ -17,19 +17,13 @@ source scripts/common.sh
 ROUNDS="${1:-7}"
 DURATION="${2:-5}"
 CONNECTIONS="${3:-32}"
-SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PORT="${PORT:-39874}"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-SERVER="${LOAD_SERVER:-target/release/examples/load_server}"
-[ -n "${LOAD_SERVER:-}" ] || cargo build --release -p clerk-webhooks-comparisons --example load_server -q
+require wrk
 # Refusals would be logged at warn; accepted deliveries are not logged at this level.
-RUST_LOG=warn CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" PORT="$PORT" \
-    "$SERVER" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for_line "$WORK/server.log" listening
+RUST_LOG=warn start_load_server
 size=$(python3 scripts/wrk_request.py "$SECRET" src/testing/samples/user.created.json "$WORK/delivery" 200 --compact)
 URL="http://127.0.0.1:$PORT"
 echo "body: user.created, $size bytes compact; wrk 1 thread, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS rounds"

@@ -12,16 +12,12 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
-SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PORT="${PORT:-39871}"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-cargo build --release -p clerk-webhooks-comparisons --example load_server -q
-CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" PORT="$PORT" target/release/examples/load_server >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for_line "$WORK/server.log" listening
+require wrk
+start_load_server
 
 # Signed requests as wrk Lua scripts (the signature is valid for 5 minutes, longer than the runs).
 sample=src/testing/samples/user.created.json

@@ -10,23 +10,16 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
-SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PORT="${PORT:-39872}"
 REDIS_PORT="${REDIS_PORT:-39873}"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-}" "${REDIS_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-for tool in wrk redis-server; do
-    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install $tool"; exit 1; }
-done
+require wrk redis-server
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-cargo build --release -p clerk-webhooks-comparisons --example load_server --features queue -q
 wait_for_line "$WORK/redis.log" "Ready to accept"
-CLERK_WEBHOOK_SIGNING_SECRET="$SECRET" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" PORT="$PORT" \
-    target/release/examples/load_server >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for_line "$WORK/server.log" listening
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" start_load_server --features queue
 
 # A pool of distinct signed deliveries (the signatures stay valid for 5 minutes, longer than the
 # runs); wrk's request() walks through it, so no two requests of a run share a svix-id.
