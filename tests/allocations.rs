@@ -5,6 +5,7 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
@@ -26,11 +27,20 @@ const LARGE: usize = 512 * 1024;
 static LARGE_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 static BYTES_ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the test harness's own threads (recording and printing
+    /// another test's result) allocate too, at any moment.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_allocation() {
+    // `try_with`: an allocation during this thread's teardown must not panic.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count_allocation();
         BYTES_ALLOCATED.fetch_add(layout.size(), Ordering::SeqCst);
         LARGEST_ALLOCATION.fetch_max(layout.size(), Ordering::SeqCst);
         if layout.size() >= LARGE {
@@ -42,7 +52,7 @@ unsafe impl GlobalAlloc for Counting {
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count_allocation();
         BYTES_ALLOCATED.fetch_add(new_size, Ordering::SeqCst);
         LARGEST_ALLOCATION.fetch_max(new_size, Ordering::SeqCst);
         if new_size >= LARGE {
@@ -62,14 +72,15 @@ fn counts() -> (usize, usize) {
     )
 }
 
-/// The counters are global: tests that read them take turns.
+/// The byte and large-allocation counters are global: tests that read them take turns.
 static ONE_COUNT_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// How many allocations (and reallocations) `run` makes.
+/// How many allocations (and reallocations) `run` makes on this thread (the requests run on a
+/// current-thread runtime, so that is all of them).
 fn allocations_of<T>(run: impl FnOnce() -> T) -> (usize, T) {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(Cell::get);
     let out = run();
-    (ALLOCATIONS.load(Ordering::SeqCst) - before, out)
+    (ALLOCATIONS.with(Cell::get) - before, out)
 }
 
 /// A 1 MiB `user.created` whose size is in an unknown field, which parsing skips without copying.
