@@ -6,7 +6,7 @@ mod redis_server;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -77,6 +77,19 @@ fn signature(verifier: &Verifier, id: &str, body: &[u8]) -> String {
 
 fn verifier() -> Verifier {
     Verifier::new(SigningSecret::new(SECRET).unwrap())
+}
+
+/// `verify --request` of a captured request dump, at the tests' clock.
+fn verify_dump(path: &Path) -> Output {
+    run(&[
+        "verify",
+        "--secret",
+        SECRET,
+        "--request",
+        path.to_str().unwrap(),
+        "--now",
+        "1700000000",
+    ])
 }
 
 fn verify_args<'a>(signature: &'a str, body: &'a str) -> Vec<&'a str> {
@@ -307,15 +320,7 @@ fn verify_reads_a_raw_http_request_dump() {
         String::from_utf8_lossy(body)
     );
     let path = file("request.http", dump.as_bytes());
-    let output = run(&[
-        "verify",
-        "--secret",
-        SECRET,
-        "--request",
-        path.to_str().unwrap(),
-        "--now",
-        "1700000000",
-    ]);
+    let output = verify_dump(&path);
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("svix-id msg_dump"), "{text}");
@@ -673,15 +678,7 @@ fn verify_de_chunks_a_chunked_dump() {
     }
     dump.extend_from_slice(b"0\r\n\r\n");
     let path = file("chunked.http", &dump);
-    let output = run(&[
-        "verify",
-        "--secret",
-        SECRET,
-        "--request",
-        path.to_str().unwrap(),
-        "--now",
-        "1700000000",
-    ]);
+    let output = verify_dump(&path);
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(
