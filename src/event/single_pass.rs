@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::catalog::{ClerkEvent, UnknownEvent};
 use super::deleted_form;
 use super::envelope::{EventAttributes, EventMeta};
+use super::json_reader::JsonReader;
 
 /// Reads the body in one pass into `event` and returns the metadata; `None` (and `event` in any
 /// state) sends the caller to the two-pass reading. `text` must be the whole body (already checked
@@ -26,11 +27,11 @@ use super::envelope::{EventAttributes, EventMeta};
 /// The event is written into the caller's slot rather than returned: a `ClerkEvent` is large, and
 /// every function it was returned through copied it.
 pub(crate) fn parse(text: &str, event: &mut Option<ClerkEvent>) -> Option<EventMeta> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut reader = JsonReader::new(text);
     let meta = Envelope { body: text, event }
-        .deserialize(&mut deserializer)
+        .deserialize(&mut reader)
         .ok()?;
-    deserializer.end().ok()?;
+    reader.end().ok()?;
     Some(meta)
 }
 
