@@ -16,7 +16,7 @@ seconds="${FUZZ_SECONDS:-60}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 cpus="$(nproc 2>/dev/null || echo 1)"
 jobs="${FUZZ_JOBS:-$((cpus < 2 ? cpus : 2))}"
-targets=(signature_header verify envelope parse_paths layer_body queued_delivery)
+targets=(signature_header verify envelope parse_paths json_reader layer_body queued_delivery)
 # cargo-fuzz passes sanitizer flags only nightly accepts; this lets the stable toolchain take them.
 export RUSTC_BOOTSTRAP=1
 

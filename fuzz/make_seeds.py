@@ -120,6 +120,24 @@ def parse_paths() -> None:
     seed("deleted-outside-data", b'{"type":"permission.deleted","data":{"id":"p"},"note":"deleted"}')
 
 
+def json_reader() -> None:
+    # Input: any text, read into a Value by the one-pass reading's reader and by serde_json.
+    for name in ["email.created", "user.created", "subscriptionItem.pastDue"]:
+        write("json_reader", name, fixture(name))
+        write("json_reader", name + ".compact", fixture(name, compact=True))
+    write("json_reader", "escapes-across-blocks",
+          json.dumps({"k": "".join("a" * n + '"\n\u00e9\U0001F600' for n in range(40))}).encode())
+    write("json_reader", "escape-at-end", b'"' + b"x" * 20 + b'\\n"')
+    write("json_reader", "numbers", b'[0,-1,18446744073709551615,18446744073709551616,-0,1.5e3,1E-7,'
+                                    b'123456789012345678,-123456789012345678,0.1,2.2250738585072014e-308]')
+    write("json_reader", "bad-numbers", b'[01,-,1.,.5,1e,+1,--1]')
+    write("json_reader", "lone-surrogate", b'["\\ud800","\\udc00","\\ud800\\u0041"]')
+    write("json_reader", "control-in-string", b'["a\tb"]')
+    write("json_reader", "literals", b'{"t":true,"f":false,"n":null,"x":[[],{}]}')
+    write("json_reader", "trailing-comma", b'{"a":[1,2,],"b":{"c":1,}}')
+    write("json_reader", "deep", b"[" * 130 + b"]" * 130)
+
+
 def layer_body() -> None:
     def request(body: bytes, flags: int = 0, frames=(), cl_mode: int = 0, cl_value: int = 0,
                 outer_limit: int = 0, error_at: int = 0, last: bool = True) -> bytes:
@@ -189,5 +207,6 @@ if __name__ == "__main__":
     verify()
     envelope()
     parse_paths()
+    json_reader()
     layer_body()
     queued_delivery()

@@ -49,8 +49,9 @@ pub use verify::{
     DEFAULT_TOLERANCE,
 };
 
-/// `parse_event` (with the layer's lenient mode) and the two-pass reading it falls back to, for the
-/// differential fuzz target (`fuzz/fuzz_targets/parse_paths.rs`); built only under cargo-fuzz.
+/// `parse_event` (with the layer's lenient mode) and the two-pass reading it falls back to, and the
+/// one-pass reading's JSON reader, for the differential fuzz targets (`fuzz/fuzz_targets/
+/// parse_paths.rs`, `json_reader.rs`); built only under cargo-fuzz.
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod __fuzzing {
@@ -70,6 +71,12 @@ pub mod __fuzzing {
         lenient: bool,
     ) -> Result<(ClerkEvent, EventMeta), EventError> {
         crate::event::envelope::parse_event_two_pass(body, lenient)
+    }
+
+    /// `text` read into a `Value` by the one-pass reading's own JSON reader; `None` where it
+    /// declines (and serde_json would decide).
+    pub fn read_value_one_pass(text: &str) -> Option<serde_json::Value> {
+        crate::event::json_reader::read_value(text)
     }
 }
 

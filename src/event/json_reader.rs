@@ -37,6 +37,16 @@ pub(crate) struct JsonReader<'de> {
     depth: usize,
 }
 
+/// `text` read into a `Value`, or `None` where the reader declines: for the differential tests and
+/// the fuzz target.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn read_value(text: &str) -> Option<serde_json::Value> {
+    let mut reader = JsonReader::new(text);
+    let value = serde_json::Value::deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    Some(value)
+}
+
 /// A string's contents: borrowed from the body when it holds no escape.
 enum Text<'de> {
     Borrowed(&'de str),
@@ -643,5 +653,324 @@ impl<'de> VariantAccess<'de> for Variant<'_, 'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         self.reader.deserialize_any(visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+    use std::fmt;
+
+    use serde::de::{DeserializeOwned, IgnoredAny};
+    use serde_json::value::RawValue;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Whether the reader reads `text`; when it does, serde_json must read the same `Value`,
+    /// printed the same way (`-0.0`, a float's last digit).
+    fn agrees(text: &str) -> bool {
+        let reference = serde_json::from_str::<Value>(text);
+        let Some(read) = read_value(text) else {
+            return false;
+        };
+        let reference = reference
+            .unwrap_or_else(|err| panic!("{text:?}: read, but serde_json refuses it: {err}"));
+        assert_eq!(read, reference, "{text:?}");
+        assert_eq!(read.to_string(), reference.to_string(), "{text:?}");
+        true
+    }
+
+    /// `T` read by the reader, or `None` where it declines.
+    fn typed<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
+        let mut reader = JsonReader::new(text);
+        let value = T::deserialize(&mut reader).ok()?;
+        reader.end().ok()?;
+        Some(value)
+    }
+
+    fn typed_agrees<T: DeserializeOwned + PartialEq + fmt::Debug>(text: &str) {
+        let reference = serde_json::from_str::<T>(text);
+        assert_eq!(typed::<T>(text), reference.ok(), "{text:?}");
+    }
+
+    #[test]
+    fn reads_valid_json_as_serde_json_does() {
+        for text in [
+            "null",
+            " true ",
+            "false",
+            "\"\"",
+            "[]",
+            "{}",
+            "[1, [2, [3, {}]], {\"a\": [null, true]}]",
+            "{\"a\":1,\"b\":{\"c\":[\"d\",{\"e\":null}]},\"a\":2}",
+            " \t\r\n{ \"k\" : \"v\" , \"n\" : -12 } \n",
+            "\"caf\u{e9} \u{1F600} \u{7f}\"",
+            "{\"caf\\u00e9\":\"\\\"quoted\\\" \\\\ \\/ \\b\\f\\n\\r\\t\"}",
+            "\"\\ud83d\\ude00 \\uD83D\\uDE00 \\u0000 \\uffff\"",
+        ] {
+            assert!(agrees(text), "{text:?}: declined");
+        }
+        let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testing/samples");
+        for entry in std::fs::read_dir(samples).unwrap() {
+            let path = entry.unwrap().path();
+            let sample = std::fs::read_to_string(&path).unwrap();
+            assert!(agrees(&sample), "{}: declined", path.display());
+        }
+    }
+
+    #[test]
+    fn refuses_what_serde_json_refuses() {
+        for text in [
+            "",
+            " ",
+            "nul",
+            "nulll",
+            "tru",
+            "True",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            "{\"a\":1,}",
+            "{,\"a\":1}",
+            "{\"a\" 1}",
+            "{\"a\":1 \"b\":2}",
+            "{1:2}",
+            "{\"a\"}",
+            "[1]]",
+            "[1] x",
+            "\"unterminated",
+            "\"a\\\"",
+            "\"tab\tinside\"",
+            "\"nul\u{0}inside\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\u12g4\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\ud800\\n\"",
+            "01",
+            "-",
+            "-a",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "--1",
+            "1.5.2",
+            "1e400",
+            "\u{feff}{}",
+            "\u{c}{}",
+        ] {
+            assert!(serde_json::from_str::<Value>(text).is_err(), "{text:?}");
+            assert!(!agrees(text), "{text:?}: read, but serde_json refuses it");
+        }
+    }
+
+    /// Every escape, with plain runs of every length before and after it, so that it lands at
+    /// every offset of a 16-byte block, across blocks, and in the last bytes of the body, where
+    /// the block scan gives way to a byte scan; in a long string of many escapes, like an
+    /// `email.created` body.
+    #[test]
+    fn escapes_read_at_every_offset_of_a_block_and_at_the_end() {
+        let escapes = [
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\b",
+            "\\f",
+            "\\n",
+            "\\r",
+            "\\t",
+            "\\u00e9",
+            "\\u20ac",
+            "\\ud83d\\ude00",
+            "\\u0000",
+        ];
+        for escape in escapes {
+            for before in 0..36 {
+                for after in 0..36 {
+                    let plain =
+                        |length: usize| "aé€😀".chars().cycle().take(length).collect::<String>();
+                    let string = format!("\"{}{escape}{}\"", plain(before), plain(after));
+                    assert!(agrees(&string), "{string}");
+                    let object = format!("{{\"k\":{string},\"n\":[{string}]}}");
+                    assert!(agrees(&object), "{object}");
+                }
+            }
+        }
+        let long: String = (0..600)
+            .map(|at| format!("<p class=\\\"x{at}\\\">{}</p>\\n", "é".repeat(at % 23)))
+            .collect();
+        assert!(agrees(&format!("{{\"body\":\"{long}\"}}")));
+    }
+
+    #[test]
+    fn numbers_are_typed_as_serde_json_types_them() {
+        for number in [
+            "0",
+            "7",
+            "-7",
+            "999999999999999999",
+            "-999999999999999999",
+            "1000000000000000000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "-0",
+            "0.0",
+            "-0.0",
+            "1.5",
+            "1e3",
+            "1E-3",
+            "0.1",
+            "123.456e-7",
+            "2.2250738585072014e-308",
+            "1.7976931348623157e308",
+        ] {
+            assert!(agrees(number), "{number}");
+            assert!(agrees(&format!("[{number},{number}]")), "{number}");
+            typed_agrees::<f64>(number);
+            typed_agrees::<i64>(number);
+            typed_agrees::<u64>(number);
+            typed_agrees::<u8>(number);
+        }
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    enum Kind {
+        Plain,
+        Wrapped(u32),
+        Pair(u8, u8),
+        Named { inner: String },
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(untagged)]
+    enum Either {
+        Number(i64),
+        Text(String),
+        List(Vec<Either>),
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Model {
+        text: String,
+        missing: Option<String>,
+        null: Option<i64>,
+        ratio: f64,
+        letter: char,
+        flag: bool,
+        kinds: Vec<Kind>,
+        either: Vec<Either>,
+        map: HashMap<String, Value>,
+        pair: (i32, String),
+        #[serde(default)]
+        defaulted: u8,
+    }
+
+    #[test]
+    fn typed_models_read_as_serde_json_reads_them() {
+        let text = r#"{
+            "text": "a\nb", "null": null, "ratio": 0.30000000000000004, "letter": "\u00e9",
+            "flag": true, "ignored": {"deep": [1, "x", {"y": null}]},
+            "kinds": ["Plain", {"Wrapped": 7}, {"Pair": [1, 2]}, {"Named": {"inner": "i"}}],
+            "either": [1, "two", ["three", 4]],
+            "map": {"k\u00e9y": [1.5, -0]}, "pair": [-3, "p"]
+        }"#;
+        let read = typed::<Model>(text).expect("declined");
+        assert_eq!(read, serde_json::from_str::<Model>(text).unwrap());
+        typed_agrees::<BTreeMap<String, Either>>(r#"{"a":1,"b":"c","d":[2]}"#);
+        typed_agrees::<Kind>(r#""Plain""#);
+        typed_agrees::<Kind>(r#""Pl\u0061in""#);
+        typed_agrees::<Kind>(r#"{"Plain":null}"#);
+        typed_agrees::<Kind>(r#""Unknown""#);
+        typed_agrees::<Kind>(r#"{"Wrapped":1,"Plain":null}"#);
+        typed_agrees::<Model>(r#"{"text":1}"#);
+        assert!(typed::<IgnoredAny>(text).is_some());
+    }
+
+    #[test]
+    fn borrows_as_serde_json_borrows() {
+        assert_eq!(typed::<&str>(r#""plain""#), Some("plain"));
+        assert!(serde_json::from_str::<&str>(r#""esc\naped""#).is_err());
+        assert_eq!(typed::<&str>(r#""esc\naped""#), None);
+    }
+
+    /// What serde_json reads and the reader leaves to it: `parse_event` then reads with
+    /// serde_json, so these cost time, never a different result.
+    #[test]
+    fn declines_what_it_leaves_to_serde_json() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(serde_json::from_str::<Value>(&deep).is_ok());
+        assert!(!agrees(&deep));
+        let shallow = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(agrees(&shallow));
+        let numeric_keys = r#"{"1":"a","2":"b"}"#;
+        assert!(serde_json::from_str::<HashMap<u32, String>>(numeric_keys).is_ok());
+        assert_eq!(typed::<HashMap<u32, String>>(numeric_keys), None);
+        let raw = r#"{"a":[1,2]}"#;
+        assert!(serde_json::from_str::<Box<RawValue>>(raw).is_ok());
+        assert!(typed::<Box<RawValue>>(raw).is_none());
+    }
+
+    /// Random texts from JSON's pieces, well and badly formed: never a panic, and whatever is
+    /// read is what serde_json reads. (The fuzz target `json_reader` does this at length.)
+    #[test]
+    fn random_texts_never_read_differently() {
+        const PIECES: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "\"k\":",
+            "\\",
+            "\\n",
+            "\\u",
+            "\\ud83d",
+            "\\ude00",
+            "00e9",
+            "0",
+            "1",
+            "-",
+            ".",
+            "e",
+            "9999999999",
+            "true",
+            "null",
+            " ",
+            "\t",
+            "\u{1}",
+            "é",
+            "😀",
+            "aaaaaaaaaaaaaaaa",
+            r#""s\"é""#,
+            "[1.5,-0]",
+            r#"{"k":[]}"#,
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut read = 0;
+        for _ in 0..50_000 {
+            let length = 1 + next() % 12;
+            let text: String = (0..length)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            read += usize::from(agrees(&text));
+        }
+        // Well-formed texts turn up too, so agreement was checked, not only refusals.
+        assert!(read > 1_000, "only {read} texts read");
     }
 }

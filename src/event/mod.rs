@@ -91,7 +91,7 @@ mod deleted_form;
 pub(crate) mod envelope;
 pub(crate) mod error;
 mod invitation;
-mod json_reader;
+pub(crate) mod json_reader;
 mod organization;
 mod role;
 mod session;
