@@ -6,18 +6,21 @@
 //! string is scanned 16 bytes at a time and, when it has escapes, decoded once into the `String`
 //! the model keeps.
 //!
-//! The reader accepts less than serde_json, never more, and types what it accepts identically:
-//! the same visitor calls in the same order. Whatever it is unsure of fails: a nesting deeper than
-//! [`MAX_DEPTH`], a surrogate escape without its pair, a number as a map key, serde_json's
-//! `RawValue`. Its errors carry no position and are never shown: `parse_event` then falls back to
-//! the two-pass serde_json reading, which is the reference and describes every failure. A number
-//! that is not a plain integer (a fraction, an exponent, more than 18 digits, `-0`) is handed to
-//! serde_json itself, so floats round exactly as there.
+//! The reader accepts less than serde_json, never more, and makes the same visitor calls on what
+//! it accepts, with one difference: an escaped string is handed over owned (`visit_string`), where
+//! serde_json lends its scratch buffer (`visit_str`). serde forwards `visit_string` to `visit_str`
+//! unless a visitor overrides it to take the `String` as it is, which spares the model a copy.
+//! Whatever the reader is unsure of fails: a nesting deeper than [`MAX_DEPTH`], a surrogate escape
+//! without its pair, a number as a map key, a 128-bit integer, bytes, serde_json's `RawValue`. Its
+//! errors carry no position and are never shown: `parse_event` then falls back to the two-pass
+//! serde_json reading, which is the reference and describes every failure. A number that is not a
+//! plain integer (a fraction, an exponent, more than 18 digits, `-0`), and any number read as an
+//! `f32`, is handed to serde_json itself, so floats round exactly as there.
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{
-    DeserializeSeed, EnumAccess, Error as _, IntoDeserializer, MapAccess, SeqAccess, VariantAccess,
-    Visitor,
+    DeserializeSeed, EnumAccess, Error as _, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
 };
 use serde::{forward_to_deserialize_any, Deserialize, Deserializer};
 use serde_json::Error;
@@ -298,14 +301,21 @@ impl<'de> JsonReader<'de> {
                 visitor.visit_u64(value)
             };
         }
-        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(end) {
-            end += 1;
-        }
-        self.at = end;
-        let mut number = serde_json::Deserializer::from_str(&self.text[start..end]);
+        self.at = start;
+        let mut number = serde_json::Deserializer::from_str(self.number_token());
         let value = number.deserialize_any(visitor)?;
         number.end()?;
         Ok(value)
+    }
+
+    /// The text of the number at the cursor, for serde_json to read: whatever bytes a number may
+    /// hold, so that a malformed one fails there.
+    fn number_token(&mut self) -> &'de str {
+        let start = self.at;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes().get(self.at) {
+            self.at += 1;
+        }
+        &self.text[start..self.at]
     }
 }
 
@@ -380,6 +390,32 @@ fn special_bytes(word: u64) -> u64 {
     let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
     let control = word.wrapping_sub(ONES * 0x20) & !word;
     (quote | backslash | control) & HIGHS
+}
+
+/// Deserializer methods that read what `deserialize_any` reads, when the value starts with one of
+/// the bytes given, and fail on anything else.
+macro_rules! only_from {
+    ($($method:ident: $first:pat,)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                match self.peek() {
+                    Some($first) => self.deserialize_any(visitor),
+                    _ => fail("not the kind of value asked for"),
+                }
+            }
+        )*
+    };
+}
+
+/// Deserializer methods that always fail: what serde_json reads its own way.
+macro_rules! refuse {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
+                fail("left to serde_json")
+            }
+        )*
+    };
 }
 
 impl<'de> Deserializer<'de> for &mut JsonReader<'de> {
@@ -470,16 +506,89 @@ impl<'de> Deserializer<'de> for &mut JsonReader<'de> {
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         if self.peek() == Some(b'"') {
             self.skip_string()?;
-            visitor.visit_unit()
         } else {
-            // Containers come back here for each of their values, through `IgnoredAny`.
-            self.deserialize_any(visitor)
+            // A container's values come back here, one by one, through `IgnoredAny`.
+            self.deserialize_any(IgnoredAny)?;
+        }
+        visitor.visit_unit()
+    }
+
+    /// serde_json reads an `f32` in single precision (with `float_roundtrip`), and refuses one out
+    /// of its range: it reads this one too.
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if !matches!(self.peek(), Some(b'-' | b'0'..=b'9')) {
+            return fail("expected a number");
+        }
+        let mut number = serde_json::Deserializer::from_str(self.number_token());
+        let value = number.deserialize_f32(visitor)?;
+        number.end()?;
+        Ok(value)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        // serde_json reads a struct from an object or from an array of its fields.
+        match self.peek() {
+            Some(b'{' | b'[') => self.deserialize_any(visitor),
+            _ => fail("expected a struct"),
         }
     }
 
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier
+    // serde_json checks what it was asked for against the value's first byte before it calls the
+    // visitor; so does the reader, or a visitor that takes more than one kind of value (a field
+    // identifier from a number, a map from `null`) would read what serde_json refuses.
+    only_from! {
+        deserialize_bool: b't' | b'f',
+        deserialize_i8: b'-' | b'0'..=b'9',
+        deserialize_i16: b'-' | b'0'..=b'9',
+        deserialize_i32: b'-' | b'0'..=b'9',
+        deserialize_i64: b'-' | b'0'..=b'9',
+        deserialize_u8: b'-' | b'0'..=b'9',
+        deserialize_u16: b'-' | b'0'..=b'9',
+        deserialize_u32: b'-' | b'0'..=b'9',
+        deserialize_u64: b'-' | b'0'..=b'9',
+        deserialize_f64: b'-' | b'0'..=b'9',
+        deserialize_char: b'"',
+        deserialize_str: b'"',
+        deserialize_string: b'"',
+        deserialize_identifier: b'"',
+        deserialize_unit: b'n',
+        deserialize_seq: b'[',
+        deserialize_map: b'{',
+    }
+
+    // serde_json reads 128-bit integers and bytes its own way: left to it.
+    refuse! {
+        deserialize_i128 deserialize_u128 deserialize_bytes deserialize_byte_buf
     }
 }
 
@@ -537,24 +646,20 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
         let reader = &mut *self.reader;
         match reader.peek() {
             Some(b']') => return Ok(None),
-            Some(b',') if !self.first => reader.at += 1,
+            Some(b',') if !self.first => {
+                reader.at += 1;
+                // A trailing comma, refused before the element is asked for: an element type
+                // that reads nothing would not notice it.
+                if reader.peek() == Some(b']') {
+                    return fail("trailing comma");
+                }
+            }
             Some(_) if self.first => {}
             _ => return fail("expected an element"),
         }
         self.first = false;
-        // After a comma, a closing bracket fails in the element's own reading: a trailing comma.
         seed.deserialize(&mut *reader).map(Some)
     }
-}
-
-macro_rules! refuse_in_key {
-    ($($method:ident)*) => {
-        $(
-            fn $method<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
-                fail("a key read as other than a string")
-            }
-        )*
-    };
 }
 
 /// An object key (the cursor at its opening quote): always a string, as serde_json reads keys; a
@@ -604,7 +709,7 @@ impl<'de> Deserializer<'de> for Key<'_, 'de> {
     }
 
     // serde_json parses these out of the quotes; left to it.
-    refuse_in_key! {
+    refuse! {
         deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
         deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
         deserialize_u128 deserialize_f32 deserialize_f64 deserialize_bytes deserialize_byte_buf
@@ -661,7 +766,7 @@ mod tests {
     use std::collections::{BTreeMap, HashMap};
     use std::fmt;
 
-    use serde::de::{DeserializeOwned, IgnoredAny};
+    use serde::de::DeserializeOwned;
     use serde_json::value::RawValue;
     use serde_json::Value;
 
@@ -916,6 +1021,126 @@ mod tests {
         let raw = r#"{"a":[1,2]}"#;
         assert!(serde_json::from_str::<Box<RawValue>>(raw).is_ok());
         assert!(typed::<Box<RawValue>>(raw).is_none());
+    }
+
+    /// A unit struct that reads nothing from its deserializer.
+    #[derive(Debug, PartialEq)]
+    struct Nothing;
+
+    impl<'de> Deserialize<'de> for Nothing {
+        fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            Ok(Nothing)
+        }
+    }
+
+    /// Which visitor method was called, for a deserializer method picked by `hint`.
+    #[derive(Debug, PartialEq)]
+    struct Called(&'static str);
+
+    impl<'de> Deserialize<'de> for Called {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Names;
+            impl<'de> Visitor<'de> for Names {
+                type Value = Called;
+                fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    formatter.write_str("anything")
+                }
+                fn visit_unit<E>(self) -> Result<Called, E> {
+                    Ok(Called("unit"))
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<Called, E> {
+                    Ok(Called("u64"))
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Called, E> {
+                    Ok(Called("str"))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Called, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(Called("seq"))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Called, A::Error> {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(Called("map"))
+                }
+            }
+            deserializer.deserialize_str(Names)
+        }
+    }
+
+    /// The kinds of mismatch a review found (all refused by serde_json, all once read here): an
+    /// `f32` out of its range or rounded twice, an identifier or a string read from another kind
+    /// of value, a map from `null`, a trailing comma an element never looked at.
+    #[test]
+    fn what_serde_json_refuses_for_a_type_is_refused_too() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        #[serde(tag = "t")]
+        enum Internally {
+            A,
+        }
+        #[derive(Deserialize, Debug, PartialEq)]
+        #[serde(tag = "t", content = "c")]
+        enum Adjacently {
+            A,
+            N(u8),
+        }
+        #[derive(Deserialize, Debug, PartialEq)]
+        #[serde(field_identifier)]
+        enum Field {
+            A,
+        }
+        for text in [
+            "[3.5e38]",
+            "[1e39]",
+            "[1.0000000596046448]",
+            "[3.4028235677973366e38]",
+        ] {
+            typed_agrees::<Vec<f32>>(text);
+        }
+        typed_agrees::<Vec<f32>>("[1.5, -0, 16777217]");
+        typed_agrees::<Vec<Internally>>(r#"[{"t":0}]"#);
+        typed_agrees::<Vec<Internally>>(r#"[{"t":"A"}]"#);
+        typed_agrees::<Vec<Adjacently>>("[[1,2]]");
+        typed_agrees::<Vec<Adjacently>>(r#"[{"t":"N","c":2}]"#);
+        typed_agrees::<Vec<Field>>("[0]");
+        typed_agrees::<serde_json::Map<String, Value>>("null");
+        typed_agrees::<Vec<Nothing>>("[,]");
+        typed_agrees::<Vec<Nothing>>("[,,]");
+        typed_agrees::<Vec<Called>>(r#"[[1,2], {"a":1}, 1, null, "s"]"#);
+        for text in [r#"[[1,2]]"#, r#"[{"a":1}]"#, "[1]", "[null]"] {
+            assert_eq!(typed::<Vec<Called>>(text), None, "{text}");
+        }
+    }
+
+    /// `IgnoredAny`'s method skips the value and calls `visit_unit`, whatever the value, as
+    /// serde_json's does.
+    #[test]
+    fn an_ignored_value_is_skipped_then_visited_as_unit() {
+        struct Skipped;
+        impl<'de> Deserialize<'de> for Skipped {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Unit;
+                impl<'de> Visitor<'de> for Unit {
+                    type Value = Skipped;
+                    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        formatter.write_str("unit only")
+                    }
+                    fn visit_unit<E>(self) -> Result<Skipped, E> {
+                        Ok(Skipped)
+                    }
+                }
+                deserializer.deserialize_ignored_any(Unit)
+            }
+        }
+        for text in [
+            r#"{"a":[1,"\n",{"b":null}]}"#,
+            "[1,2]",
+            "-1.5",
+            "true",
+            r#""\t""#,
+        ] {
+            assert!(serde_json::from_str::<Skipped>(text).is_ok(), "{text}");
+            assert!(typed::<Skipped>(text).is_some(), "{text}");
+        }
     }
 
     /// Random texts from JSON's pieces, well and badly formed: never a panic, and whatever is

@@ -4,9 +4,11 @@
 //! the event type, then reads `data` again into the model: on a real delivery the skip is a third
 //! of the cost. Here the body is read once: `data` is typed for the `type` already read when it
 //! comes first, else for a guess from a cheap scan (Clerk sends `type` last), which the `type` read
-//! afterwards must confirm. Anything unusual (a failure of any kind, a wrong guess) returns `None`,
-//! and the two-pass reading, which is the reference, decides: errors and their positions are
-//! therefore exactly the two-pass ones.
+//! afterwards must confirm. The body is read by the crate's own JSON reader (`json_reader.rs`),
+//! which accepts less than serde_json and reads strings faster. Anything unusual (a failure of any
+//! kind, a wrong guess, what the reader declines) returns `None`, and the two-pass serde_json
+//! reading, which is the reference, decides: errors and their positions are therefore exactly the
+//! two-pass ones.
 
 use std::borrow::Cow;
 use std::fmt;
