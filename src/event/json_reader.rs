@@ -274,6 +274,48 @@ impl<'de> JsonReader<'de> {
         Ok(code)
     }
 
+    /// The value whose first byte, `first`, was peeked at the cursor.
+    fn value<V: Visitor<'de>>(&mut self, first: Option<u8>, visitor: V) -> Result<V::Value, Error> {
+        match first {
+            Some(b'"') => match self.string()? {
+                Text::Borrowed(text) => visitor.visit_borrowed_str(text),
+                Text::Owned(text) => visitor.visit_string(text),
+            },
+            Some(b'{') => {
+                self.enter()?;
+                let value = visitor.visit_map(Entries {
+                    reader: self,
+                    first: true,
+                })?;
+                self.leave(b'}')?;
+                Ok(value)
+            }
+            Some(b'[') => {
+                self.enter()?;
+                let value = visitor.visit_seq(Elements {
+                    reader: self,
+                    first: true,
+                })?;
+                self.leave(b']')?;
+                Ok(value)
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                visitor.visit_bool(true)
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                visitor.visit_bool(false)
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                visitor.visit_unit()
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(visitor),
+            _ => fail("expected a value"),
+        }
+    }
+
     /// The number at the cursor: a plain integer here, anything else through serde_json.
     fn number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Error> {
         let bytes = self.bytes();
@@ -399,7 +441,7 @@ macro_rules! only_from {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
                 match self.peek() {
-                    Some($first) => self.deserialize_any(visitor),
+                    first @ Some($first) => self.value(first, visitor),
                     _ => fail("not the kind of value asked for"),
                 }
             }
@@ -422,44 +464,8 @@ impl<'de> Deserializer<'de> for &mut JsonReader<'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.peek() {
-            Some(b'"') => match self.string()? {
-                Text::Borrowed(text) => visitor.visit_borrowed_str(text),
-                Text::Owned(text) => visitor.visit_string(text),
-            },
-            Some(b'{') => {
-                self.enter()?;
-                let value = visitor.visit_map(Entries {
-                    reader: self,
-                    first: true,
-                })?;
-                self.leave(b'}')?;
-                Ok(value)
-            }
-            Some(b'[') => {
-                self.enter()?;
-                let value = visitor.visit_seq(Elements {
-                    reader: self,
-                    first: true,
-                })?;
-                self.leave(b']')?;
-                Ok(value)
-            }
-            Some(b't') => {
-                self.literal(b"true")?;
-                visitor.visit_bool(true)
-            }
-            Some(b'f') => {
-                self.literal(b"false")?;
-                visitor.visit_bool(false)
-            }
-            Some(b'n') => {
-                self.literal(b"null")?;
-                visitor.visit_unit()
-            }
-            Some(b'-' | b'0'..=b'9') => self.number(visitor),
-            _ => fail("expected a value"),
-        }
+        let first = self.peek();
+        self.value(first, visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -558,7 +564,7 @@ impl<'de> Deserializer<'de> for &mut JsonReader<'de> {
     ) -> Result<V::Value, Error> {
         // serde_json reads a struct from an object or from an array of its fields.
         match self.peek() {
-            Some(b'{' | b'[') => self.deserialize_any(visitor),
+            first @ Some(b'{' | b'[') => self.value(first, visitor),
             _ => fail("expected a struct"),
         }
     }
