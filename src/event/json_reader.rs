@@ -283,7 +283,7 @@ impl<'de> JsonReader<'de> {
             },
             Some(b'{') => {
                 self.enter()?;
-                let value = visitor.visit_map(Entries {
+                let value = visitor.visit_map(Items {
                     reader: self,
                     first: true,
                 })?;
@@ -292,7 +292,7 @@ impl<'de> JsonReader<'de> {
             }
             Some(b'[') => {
                 self.enter()?;
-                let value = visitor.visit_seq(Elements {
+                let value = visitor.visit_seq(Items {
                     reader: self,
                     first: true,
                 })?;
@@ -598,36 +598,52 @@ impl<'de> Deserializer<'de> for &mut JsonReader<'de> {
     }
 }
 
-/// An object's entries; the reader's cursor is just past `{` or past a value.
-struct Entries<'a, 'de> {
+/// The entries of an object or the elements of an array; the reader's cursor is just past the
+/// opening brace or bracket, or past an item.
+struct Items<'a, 'de> {
     reader: &'a mut JsonReader<'de>,
     first: bool,
 }
 
-impl<'de> MapAccess<'de> for Entries<'_, 'de> {
+impl Items<'_, '_> {
+    /// Whether another item follows (its comma, if any, consumed); `close` ends the container.
+    fn another(&mut self, close: u8) -> Result<bool, Error> {
+        let reader = &mut *self.reader;
+        match reader.peek() {
+            Some(byte) if byte == close => return Ok(false),
+            Some(b',') if !self.first => {
+                reader.at += 1;
+                // A trailing comma, refused before the item is asked for: an item type that
+                // reads nothing would not notice it.
+                if reader.peek() == Some(close) {
+                    return fail("trailing comma");
+                }
+            }
+            Some(_) if self.first => {}
+            _ => return fail("expected a comma"),
+        }
+        self.first = false;
+        Ok(true)
+    }
+}
+
+impl<'de> MapAccess<'de> for Items<'_, 'de> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        let reader = &mut *self.reader;
-        match reader.peek() {
-            Some(b'}') => return Ok(None),
-            Some(b'"') if self.first => {}
-            Some(b',') if !self.first => {
-                reader.at += 1;
-                if reader.peek() != Some(b'"') {
-                    return fail("expected a key");
-                }
-            }
-            _ => return fail("expected a key"),
+        if !self.another(b'}')? {
+            return Ok(None);
         }
-        self.first = false;
+        if self.reader.peek() != Some(b'"') {
+            return fail("expected a key");
+        }
         let key = seed.deserialize(Key {
-            reader: &mut *reader,
+            reader: &mut *self.reader,
         })?;
-        reader.expect(b':')?;
+        self.reader.expect(b':')?;
         Ok(Some(key))
     }
 
@@ -636,35 +652,17 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     }
 }
 
-/// An array's elements; the reader's cursor is just past `[` or past an element.
-struct Elements<'a, 'de> {
-    reader: &'a mut JsonReader<'de>,
-    first: bool,
-}
-
-impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
+impl<'de> SeqAccess<'de> for Items<'_, 'de> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        let reader = &mut *self.reader;
-        match reader.peek() {
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => {
-                reader.at += 1;
-                // A trailing comma, refused before the element is asked for: an element type
-                // that reads nothing would not notice it.
-                if reader.peek() == Some(b']') {
-                    return fail("trailing comma");
-                }
-            }
-            Some(_) if self.first => {}
-            _ => return fail("expected an element"),
+        if !self.another(b']')? {
+            return Ok(None);
         }
-        self.first = false;
-        seed.deserialize(&mut *reader).map(Some)
+        seed.deserialize(&mut *self.reader).map(Some)
     }
 }
 
