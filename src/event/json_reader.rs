@@ -387,8 +387,8 @@ fn simple_escape(kind: u8) -> Option<u8> {
 }
 
 /// The index of the first special byte at or after `at`: string contents are most of a body, and
-/// are tested 16 bytes at a time.
-fn special_byte(bytes: &[u8], mut at: usize) -> Option<usize> {
+/// are tested 16 bytes at a time. (The type hint of `single_pass.rs` scans strings with it too.)
+pub(crate) fn special_byte(bytes: &[u8], mut at: usize) -> Option<usize> {
     while let Some(Ok(block)) = bytes.get(at..at + 16).map(<&[u8; 16]>::try_from) {
         if let Some(offset) = first_special(block) {
             return Some(at + offset);

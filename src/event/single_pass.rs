@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::catalog::{ClerkEvent, UnknownEvent};
 use super::deleted_form;
 use super::envelope::{EventAttributes, EventMeta};
-use super::json_reader::JsonReader;
+use super::json_reader::{special_byte, JsonReader};
 
 /// Reads the body in one pass into `event` and returns the metadata; `None` (and `event` in any
 /// state) sends the caller to the two-pass reading. `text` must be the whole body (already checked
@@ -111,39 +111,17 @@ fn first_top_level_type(body: &[u8]) -> Option<&str> {
     None
 }
 
-/// The index of the quote that closes the string whose contents start at `from`.
+/// The index of the quote that closes the string whose contents start at `from`. A control byte
+/// (invalid there, which the parse will find out) is passed over like any other.
 fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
     loop {
-        from = skip_plain_words(body, from);
-        let offset = body
-            .get(from..)?
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\')?;
-        let at = from + offset;
-        if body[at] == b'"' {
-            return Some(at);
+        let at = special_byte(body, from)?;
+        match body[at] {
+            b'"' => return Some(at),
+            b'\\' => from = at + 2,
+            _ => from = at + 1,
         }
-        from = at + 2;
     }
-}
-
-/// Skips 8 bytes at a time while none of them is a quote or a backslash (string contents are
-/// most of a body, and a byte at a time was most of the scan's cost).
-fn skip_plain_words(body: &[u8], mut at: usize) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = ONES << 7;
-    fn has_byte(word: u64, byte: u8) -> bool {
-        let matches = word ^ (ONES * u64::from(byte));
-        matches.wrapping_sub(ONES) & !matches & HIGHS != 0
-    }
-    while let Some(Ok(word)) = body.get(at..at + 8).map(<[u8; 8]>::try_from) {
-        let word = u64::from_ne_bytes(word);
-        if has_byte(word, b'"') || has_byte(word, b'\\') {
-            break;
-        }
-        at += 8;
-    }
-    at
 }
 
 fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
@@ -432,7 +410,7 @@ mod tests {
         assert_eq!(hint(r#"{"type":"a.b","x":{"type":"c"}}"#), Some("c"));
         // A value that merely reads "type" is not a key.
         assert_eq!(hint(r#"{"object":"type","type":"x"}"#), Some("x"));
-        // Long strings, skipped a word at a time, with quotes and escapes at every offset.
+        // Long strings, scanned a block at a time, with quotes and escapes at every offset.
         for at in 0..20 {
             let filler = "x".repeat(at);
             let body = format!(r#"{{"k":"{filler}\"{filler}","type":"t{filler}"}}"#);
