@@ -7,26 +7,24 @@
 //! cargo run -p clerk-webhooks-cli -- send --url http://127.0.0.1:3000/webhooks/clerk --type user.created
 //! ```
 //!
-//! One process here for the demonstration: the route on `127.0.0.1:3000` (or `$PORT`) and two
-//! workers. In production the workers usually run in processes of their own, with
-//! `clerk_webhooks::queue::worker_storage`.
+//! One process here for the demonstration: the route on `127.0.0.1:3000` (or `$PORT`) and a
+//! worker. In production the workers often run in processes of their own; run as many replicas as
+//! you like: each worker's name is unique to its process. `SIGTERM` (a deploy) or Ctrl-C stops
+//! the worker from taking jobs and lets the running ones finish before the process exits.
 
 use std::time::Duration;
 
-use apalis::prelude::*;
 use axum::http::StatusCode;
 use axum::routing::post_service;
 use axum::Router;
-use clerk_webhooks::queue::{
-    retry_policy, supervise, worker_storage, DeliveryQueue, QueuedDelivery, WorkerHealth,
-};
-use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
+use clerk_webhooks::queue::{DeliveryQueue, QueuedDelivery, Worker, QUEUE_ENV_VAR};
+use clerk_webhooks::{BoxError, ClerkEvent, ClerkWebhookLayer};
 use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
 /// The slow work. An `Err` is retried with exponential backoff (for about 30 hours); a delivery this version of the
 /// model cannot read is not retried (it never will be readable) but kept in `job.body`.
-async fn process(job: QueuedDelivery) -> Result<(), BoxDynError> {
+async fn process(job: QueuedDelivery) -> Result<(), BoxError> {
     let event = match job.event() {
         Ok(parsed) => parsed.event,
         Err(err) => {
@@ -59,24 +57,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer = ClerkWebhookLayer::from_env()?.verify_only();
 
     // The endpoint's queue: a stable name, the same for the route and its workers.
-    let queue_name = std::env::var("QUEUE_NAME").unwrap_or_else(|_| "clerk-example".into());
-    let storage = worker_storage(&redis_url, &queue_name).await?;
-    for name in ["worker-1", "worker-2"] {
-        let storage = storage.clone();
-        tokio::spawn(async move {
-            // Built again whenever Redis goes away; a health endpoint would read `health`.
-            let health = WorkerHealth::new();
-            supervise(&health, || {
-                WorkerBuilder::new(name)
-                    .backend(storage.clone())
-                    .on_event(health.listener())
-                    .retry(retry_policy())
-                    .build(process)
-                    .run()
-            })
-            .await;
-        });
-    }
+    // `clerk-webhooks queue dead` reads the same variable, so the tool looks where the app works.
+    let queue_name = std::env::var(QUEUE_ENV_VAR).unwrap_or_else(|_| "clerk-example".into());
+    // Four jobs at a time (`.concurrency(n)` for more), failures retried for about 30 hours.
+    let worker = Worker::connect(redis_url.as_str(), &queue_name).await?;
+    let _health = worker.health(); // serve it on a health endpoint
+    let worker = tokio::spawn(worker.run(process, stop_signal()));
 
     let app = Router::new()
         .route(
@@ -93,6 +79,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "listening on http://{}/webhooks/clerk",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop_signal())
+        .await?;
+    // The worker finishes its running jobs (within its grace period) before the process exits.
+    worker.await??;
     Ok(())
+}
+
+/// Ctrl-C, or `SIGTERM` as orchestrators send it before they kill a process.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -58,6 +58,8 @@ const _: fn() = || {
         send_sync::<crate::queue::Enqueued>();
         send_sync::<crate::queue::DeadJob>();
         send_sync::<crate::queue::WorkerHealth>();
+        send_sync::<crate::queue::Worker>();
+        send_sync::<crate::queue::RetryPolicy>();
         send::<crate::queue::ResponseFuture>();
     }
 

@@ -1,21 +1,23 @@
 //! Issue 18, item 4: a delivery whose job died is processed again when it is replayed, the answer
 //! says what happened to a delivery, dead jobs can be listed and re-queued, and finished jobs are
-//! swept after a retention. Against a real `redis-server` and real apalis workers.
+//! swept after a retention. Against a real `redis-server` and the crate's workers.
 #![cfg(feature = "queue")]
 
+#[path = "common/queue_worker.rs"]
+mod queue_worker;
 #[path = "common/redis_server.rs"]
 mod redis_server;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apalis::prelude::*;
 use clerk_webhooks::queue::{
-    dead_jobs, enqueue, queue_config, requeue_all_dead, requeue_dead, sweep_done, worker_storage,
-    Enqueued, QueuedDelivery, DEFAULT_DONE_RETENTION,
+    dead_jobs, enqueue, queue_config, requeue_all_dead, requeue_dead, sweep_done, Abort, Enqueued,
+    QueuedDelivery, RetryPolicy, Worker, DEFAULT_DONE_RETENTION,
 };
+use clerk_webhooks::BoxError;
+use queue_worker::RunningWorker;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use redis_server::RedisServer;
@@ -61,7 +63,7 @@ async fn drain(connection: &mut ConnectionManager, effects: &Effects, sentinel: 
     effects.wait_done(sentinel).await;
 }
 
-/// The apalis task id behind a delivery's idempotency key.
+/// The task id behind a delivery's idempotency key.
 async fn task_id(connection: &mut ConnectionManager, job: &QueuedDelivery) -> String {
     let config = queue_config(ENDPOINT);
     connection
@@ -94,9 +96,9 @@ struct Effects {
     /// Successes: the effect that must happen once.
     done: Arc<Mutex<HashMap<String, usize>>>,
     changed: Arc<Notify>,
-    /// Ids whose handler fails (a database that is down), so apalis retries them.
+    /// Ids whose handler fails (a database that is down).
     failing: Arc<Mutex<HashSet<String>>>,
-    /// Ids whose handler aborts, so apalis kills the job at once.
+    /// Ids whose handler aborts, so the job is killed at once.
     aborting: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -125,7 +127,7 @@ impl Effects {
     }
 }
 
-async fn process(job: QueuedDelivery, effects: Data<Effects>) -> Result<(), BoxDynError> {
+async fn process(job: QueuedDelivery, effects: Effects) -> Result<(), BoxError> {
     *effects
         .attempts
         .lock()
@@ -133,7 +135,7 @@ async fn process(job: QueuedDelivery, effects: Data<Effects>) -> Result<(), BoxD
         .entry(job.id.clone())
         .or_default() += 1;
     if effects.aborting.lock().unwrap().contains(&job.id) {
-        return Err(AbortError::new(format!("cannot ever process {}", job.id)).into());
+        return Err(Abort::new(format!("cannot ever process {}", job.id)).into());
     }
     if effects.failing.lock().unwrap().contains(&job.id) {
         return Err(format!("the database is down for {}", job.id).into());
@@ -143,39 +145,23 @@ async fn process(job: QueuedDelivery, effects: Data<Effects>) -> Result<(), BoxD
     Ok(())
 }
 
-/// A worker without apalis' retry layer: each failure goes back to apalis-redis, which schedules
-/// it again or, out of attempts, moves it to the dead set.
-async fn start_worker(server: &RedisServer, effects: &Effects) -> tokio::task::JoinHandle<()> {
-    let storage = worker_storage(&server.url(), ENDPOINT)
+/// A worker without retries: a failure makes the job dead at once, as the last of a long
+/// schedule's retries does.
+async fn start_worker(server: &RedisServer, effects: &Effects) -> RunningWorker {
+    let worker = Worker::connect(server.url().as_str(), ENDPOINT)
         .await
         .unwrap()
-        .with_config(
-            queue_config(ENDPOINT)
-                .heartbeat_interval(Duration::from_secs(1))
-                .missed_heartbeats(5),
-        );
-    // A fresh name each time: apalis-redis refuses a name that was alive within 5 heartbeats.
-    static STARTED: AtomicUsize = AtomicUsize::new(0);
-    let name = format!("worker-{}", STARTED.fetch_add(1, Ordering::Relaxed));
-    let worker = WorkerBuilder::new(name)
-        .backend(storage)
-        .data(effects.clone())
-        .build(process);
-    tokio::spawn(async move {
-        let _ = worker.run().await;
-    })
+        .retry(RetryPolicy::never())
+        .poll_interval(Duration::from_millis(20));
+    let effects = effects.clone();
+    RunningWorker::start(worker, move |job| process(job, effects.clone()))
 }
 
-async fn stop(worker: tokio::task::JoinHandle<()>) {
-    worker.abort();
-    let _ = worker.await;
+async fn stop(worker: RunningWorker) {
+    worker.stop().await.unwrap();
 }
 
-/// Kills the job of `job` the slow way, as a long outage does: the handler keeps failing until
-/// apalis-redis gives up. It gives up at the 25th attempt (hard-coded in its handle_results.lua)
-/// with a pause of `attempt` seconds before each retry, about 5 minutes in all; the test starts
-/// the job at its 24th attempt (the count in its metadata, which the worker reads on fetch) so
-/// that the one failure seen here is the last one.
+/// Kills the job of `job` as a long outage does: the handler fails on its last attempt.
 async fn kill_by_failures(
     connection: &mut ConnectionManager,
     server: &RedisServer,
@@ -185,10 +171,6 @@ async fn kill_by_failures(
     assert_eq!(offer(connection, job).await, Enqueued::Queued);
     let id = task_id(connection, job).await;
     let config = queue_config(ENDPOINT);
-    let () = connection
-        .hset(format!("{}:{id}", config.job_meta_hash()), "attempts", 24)
-        .await
-        .unwrap();
     effects.failing.lock().unwrap().insert(job.id.clone());
     let worker = start_worker(server, effects).await;
     wait_member(connection, &config.dead_jobs_set(), &id).await;
@@ -297,8 +279,8 @@ async fn dead_jobs_are_listed_and_requeued_by_an_operator() {
     let mut connection = connect(&server).await;
     let config = queue_config(ENDPOINT);
     let effects = Effects::default();
-    // Killed at once: the handler returns apalis' AbortError (a job it can never process, until
-    // the code is fixed), which apalis-redis moves straight to the dead set.
+    // Killed at once: the handler returns `Abort` (a job it can never process, until the code is
+    // fixed), which goes straight to the dead set.
     let deliveries: Vec<_> = ["msg_a", "msg_b", "msg_c"].map(job).into();
     for delivery in &deliveries {
         effects.aborting.lock().unwrap().insert(delivery.id.clone());
@@ -370,10 +352,12 @@ async fn dead_jobs_are_listed_and_requeued_by_an_operator() {
     stop(worker).await;
 }
 
-/// A dead job whose delivery got a new job after its key expired is not re-queued: the delivery
-/// would be processed twice.
+/// Regression (issue 29, item 5): once a delivery's 3-day idempotency key had expired, a replay
+/// got a second job and the dead first one could still be re-queued (`requeue_dead`, `--all`):
+/// the delivery ran twice. The delivery's record of its latest job outlives the key: a replay
+/// weeks later brings the same dead job back, and there is never a second one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_job_superseded_by_a_new_job_is_not_requeued() {
+async fn a_replay_after_the_key_expired_brings_the_dead_job_back_not_a_second_one() {
     let server = RedisServer::start();
     let mut connection = connect(&server).await;
     let config = queue_config(ENDPOINT);
@@ -386,15 +370,51 @@ async fn a_dead_job_superseded_by_a_new_job_is_not_requeued() {
     wait_member(&mut connection, &config.dead_jobs_set(), &old).await;
     stop(worker).await;
 
-    // The key expires (3 days later); the delivery comes again and gets a job of its own.
-    let () = connection
-        .del(format!(
-            "{}:{}",
-            config.idempotency_key_set(),
-            key(&delivery)
-        ))
-        .await
-        .unwrap();
+    // The key expires (3 days later); the delivery comes again.
+    let idempotency_key = format!("{}:{}", config.idempotency_key_set(), key(&delivery));
+    let () = connection.del(&idempotency_key).await.unwrap();
+    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Requeued);
+    assert_eq!(task_id(&mut connection, &delivery).await, old);
+    let jobs: usize = connection.hlen(config.job_data_hash()).await.unwrap();
+    assert_eq!(jobs, 1, "no second job");
+    assert_eq!(
+        requeue_all_dead(&mut connection, ENDPOINT).await.unwrap(),
+        0
+    );
+    effects.aborting.lock().unwrap().clear();
+    let worker = start_worker(&server, &effects).await;
+    effects.wait_done("msg_expired").await;
+    drain(&mut connection, &effects, "msg_after_expired").await;
+    assert_eq!(effects.done("msg_expired"), 1);
+    stop(worker).await;
+}
+
+/// A dead job queued by a version that kept no record of the delivery's latest job: once its key
+/// names another job, or has expired, whether another job processed the delivery is unknown, so
+/// it is not re-queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_job_without_a_record_is_not_requeued_once_its_key_is_gone() {
+    let server = RedisServer::start();
+    let mut connection = connect(&server).await;
+    let config = queue_config(ENDPOINT);
+    let effects = Effects::default();
+    let delivery = job("msg_legacy");
+    effects.aborting.lock().unwrap().insert(delivery.id.clone());
+    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
+    let old = task_id(&mut connection, &delivery).await;
+    let worker = start_worker(&server, &effects).await;
+    wait_member(&mut connection, &config.dead_jobs_set(), &old).await;
+    stop(worker).await;
+    // As an older version left it: no record; then the key expires.
+    let deliveries = format!(
+        "{}:deliveries",
+        config.active_jobs_list().trim_end_matches(":active")
+    );
+    let () = connection.hdel(&deliveries, key(&delivery)).await.unwrap();
+    let idempotency_key = format!("{}:{}", config.idempotency_key_set(), key(&delivery));
+    let () = connection.del(&idempotency_key).await.unwrap();
+    assert!(!requeue_dead(&mut connection, ENDPOINT, &old).await.unwrap());
+    // The delivery comes again: a job of its own; the old one stays dead.
     assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
     assert_ne!(task_id(&mut connection, &delivery).await, old);
     assert!(!requeue_dead(&mut connection, ENDPOINT, &old).await.unwrap());

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::args::SecretArgs;
-use crate::secrets;
+use crate::text::printable;
 use clerk_webhooks::queue::{
     dead_jobs, requeue_all_dead, requeue_dead, sweep_done, ConnectOptions, DEFAULT_DONE_RETENTION,
+    QUEUE_ENV_VAR,
 };
 use redis::aio::ConnectionManager;
 
@@ -45,28 +45,34 @@ pub(crate) enum QueueCommand {
     },
 }
 
-/// Which queue: the Redis and the endpoint.
+/// Which queue: the Redis and the queue's name.
 #[derive(Args)]
 pub(crate) struct Target {
     /// The queue's Redis. Default: the REDIS_URL environment variable.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
-    /// The endpoint's namespace, as your server's `layer.endpoint()` (or
-    /// `Verifier::with_endpoint`) names it. Default: the one derived from the signing secret
-    /// (the environment, --secret-file or --secret-stdin), as the server derives it.
-    #[arg(long, value_name = "ENDPOINT")]
-    endpoint: Option<String>,
-    /// Where the signing secret comes from, to derive the namespace.
-    #[command(flatten)]
-    secrets: SecretArgs,
+    /// The queue's name: the one your app gives `DeliveryQueue::connect` and `Worker::connect`.
+    /// Default: the CLERK_WEBHOOK_QUEUE environment variable (as the queue_worker example reads
+    /// it).
+    #[arg(long, visible_alias = "endpoint", value_name = "NAME")]
+    queue: Option<String>,
 }
 
 impl Target {
+    /// The queue's name, from the flag or the environment; never guessed, since a guess lists
+    /// "0 dead jobs" of a queue nobody uses.
     fn endpoint(&self) -> Result<String, String> {
-        match &self.endpoint {
-            Some(endpoint) => Ok(endpoint.clone()),
-            None => Ok(secrets::verifier(&self.secrets)?.endpoint().to_owned()),
-        }
+        self.queue
+            .clone()
+            .or_else(|| std::env::var(QUEUE_ENV_VAR).ok())
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "which queue? pass --queue NAME (the name your app gives \
+                     DeliveryQueue::connect and Worker::connect) or set {QUEUE_ENV_VAR}"
+                )
+            })
     }
 
     async fn connect(&self) -> Result<ConnectionManager, String> {
@@ -115,20 +121,23 @@ async fn dead(target: &Target) -> Result<ExitCode, String> {
     let jobs = dead_jobs(&mut connection, &endpoint)
         .await
         .map_err(|err| err.to_string())?;
-    println!("{} dead job(s) in the queue of {endpoint}", jobs.len());
+    println!(
+        "{} dead job(s) in the queue of {}",
+        jobs.len(),
+        field(Some(&endpoint))
+    );
     for job in jobs {
-        let error = job
-            .error
-            .as_deref()
-            .unwrap_or("-")
+        // Every field read from Redis is escaped: a handler's error text (or anything written
+        // to Redis) must not drive the operator's terminal.
+        let error = field(job.error.as_deref())
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
         println!(
             "{}\tsvix-id {}\t{}\tattempts {}\tdied at {}\t{error}",
-            job.task_id,
-            job.svix_id.as_deref().unwrap_or("-"),
-            job.status.as_deref().unwrap_or("-"),
+            field(Some(&job.task_id)),
+            field(job.svix_id.as_deref()),
+            field(job.status.as_deref()),
             job.attempts
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),
             job.died_at
@@ -178,4 +187,9 @@ async fn sweep(target: &Target, older_than_hours: Option<u64>) -> Result<ExitCod
         retention.as_secs() / 3600
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A value read from Redis as a terminal may show it: control characters escaped, `-` for none.
+fn field(value: Option<&str>) -> String {
+    value.map_or_else(|| "-".to_owned(), |text| printable(text.as_bytes()))
 }

@@ -40,6 +40,7 @@ fn run_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output
         .args(args)
         .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
         .env_remove("CLERK_WEBHOOK_SECRET")
+        .env_remove("CLERK_WEBHOOK_QUEUE")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -370,9 +371,8 @@ fn bad_arguments_are_explained_and_exit_2() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("only http://"));
 }
 
-/// Marks the job of `svix_id` as apalis-redis 1.0 does when it gives up on it or finishes it
-/// (handle_results.lua): out of the scheduled set, into the dead or done set, with its status,
-/// result and time. The library's own tests kill jobs with real workers; this one checks the
+/// Marks the job of `svix_id` as a worker does when it gives up on it or finishes it: off the
+/// active list, into the dead or done set, with its status, result and time. The library's own tests kill jobs with real workers; this one checks the
 /// command's plumbing.
 async fn finish_job(
     connection: &mut redis::aio::ConnectionManager,
@@ -404,10 +404,11 @@ async fn finish_job(
     let result = if status == "Done" {
         r#"{"Ok":null}"#.to_owned()
     } else {
-        format!(r#"{{"Err":"AbortError: boom for {svix_id}"}}"#)
+        // A handler's error text may carry anything, a terminal's escape sequences included.
+        format!(r#"{{"Err":"AbortError: boom for {svix_id}\u001b[2J\u001b]0;pwned\u0007"}}"#)
     };
     redis::pipe()
-        .zrem(config.scheduled_jobs_set(), &id)
+        .lrem(config.active_jobs_list(), 0, &id)
         .sadd(set, &id)
         .hset_multiple(
             format!("{}:{id}", config.job_meta_hash()),
@@ -476,6 +477,12 @@ fn queue_lists_requeues_and_sweeps_jobs() {
         "{text}"
     );
     assert!(text.contains("AbortError: boom for msg_2"), "{text}");
+    // Regression (issue 29, item 7): the stored error reached the terminal raw.
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
 
     let output = queue(&[&["requeue"][..], &target, &[first.as_str()]].concat());
     let text = stdout(&output);
@@ -512,12 +519,25 @@ fn queue_lists_requeues_and_sweeps_jobs() {
         "the old finished job's data is gone, the others stay"
     );
 
-    // The namespace derived from the secret, as the server derives it.
-    let output = queue(&["dead", "--redis", url.as_str(), "--secret", SECRET]);
+    // Regression (issue 29, item 7): without --endpoint the tool looked in the queue named after
+    // the secret's fingerprint and printed "0 dead job(s)" for a queue nobody uses. No name is
+    // guessed: the flag, or the variable the app reads, or a clear error.
+    let output = queue(&["dead", "--redis", url.as_str()]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        error.contains("which queue?") && error.contains("CLERK_WEBHOOK_QUEUE"),
+        "{error}"
+    );
+    let output = run_with(
+        &["queue", "dead", "--redis", url.as_str()],
+        &[("CLERK_WEBHOOK_QUEUE", endpoint)],
+        None,
+    );
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(
-        text.contains(&format!("in the queue of {}", verifier().endpoint())),
+        text.contains("dead job(s) in the queue of cli-test"),
         "{text}"
     );
 

@@ -2,12 +2,12 @@
 //! route's promise depends on.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use apalis_redis::{Config as QueueConfig, RedisStorage};
+use apalis_redis::Config as QueueConfig;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::job::QueuedDelivery;
 use super::{DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
 
 /// How the queue reaches Redis: its URL, how long a command may wait, and whether a Redis that
@@ -33,6 +33,7 @@ pub struct ConnectOptions {
     connection_timeout: Duration,
     response_timeout: Duration,
     require_durable: bool,
+    durability_recheck: Duration,
 }
 
 impl ConnectOptions {
@@ -43,6 +44,7 @@ impl ConnectOptions {
             connection_timeout: DEFAULT_TIMEOUT,
             response_timeout: DEFAULT_TIMEOUT,
             require_durable: true,
+            durability_recheck: DURABILITY_RECHECK,
         }
     }
 
@@ -67,6 +69,16 @@ impl ConnectOptions {
     #[must_use]
     pub fn allow_non_durable(mut self) -> Self {
         self.require_durable = false;
+        self
+    }
+
+    /// How often the route reads Redis' persistence settings again after the check at
+    /// [`connect`](super::DeliveryQueue::connect) (default 1 minute), so that a Redis restarted
+    /// without them (or changed with `CONFIG SET`) is answered `503` rather than trusted with
+    /// deliveries it could lose. One delivery in that interval makes the reading.
+    #[must_use]
+    pub fn recheck_durability_every(mut self, interval: Duration) -> Self {
+        self.durability_recheck = interval;
         self
     }
 
@@ -109,44 +121,121 @@ impl ConnectOptions {
         command_deadline(self.connection_timeout, self.response_timeout)
     }
 
-    /// Refuses (or, when allowed, warns about) a Redis whose `appendonly` is off. A Redis that does
-    /// not let us read its configuration (managed services often disable `CONFIG`) is taken on
-    /// trust, with a warning.
+    /// Refuses (or, when allowed, warns about) a Redis that can lose a job it acknowledged: one
+    /// without the append-only file (`appendonly no`: a restart loses everything since the last
+    /// snapshot), or one that leaves flushing it to the operating system (`appendfsync no`: a host
+    /// crash loses up to about 30 seconds of jobs). `appendfsync everysec` (Redis' default) loses
+    /// at most the last second on a host crash, never on a restart or a crash of Redis alone;
+    /// `always` loses nothing.
+    ///
+    /// What the check cannot see: a Redis that does not let us read its configuration (managed
+    /// services often disable `CONFIG`) is taken on trust, with a warning; and a replica promoted
+    /// by a failover can miss what its primary acknowledged last (Redis replicates
+    /// asynchronously).
     pub(crate) async fn check_durable(
         &self,
         connection: &mut ConnectionManager,
     ) -> Result<(), QueueError> {
         let reply: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
             .arg("GET")
-            .arg("appendonly")
+            .arg("append*")
             .query_async(connection)
             .await;
-        match reply {
-            Ok(pair) => match pair.as_slice() {
-                [_, value] if value == "yes" => Ok(()),
-                [_, value] if self.require_durable => Err(QueueError::NotDurable {
-                    appendonly: value.clone(),
-                }),
-                [_, _] => {
-                    log_non_durable();
-                    Ok(())
-                }
-                // A Redis that filters what CONFIG shows (some managed services) answers nothing.
-                _ => {
-                    log_unchecked("CONFIG GET appendonly answered nothing");
-                    Ok(())
-                }
-            },
+        let pairs = match reply {
+            Ok(pairs) => pairs,
             // Redis could not be reached or answer: not a question of its configuration.
             Err(err) if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() => {
-                Err(QueueError::Redis(err))
+                return Err(QueueError::Redis(err));
             }
             // Redis refused the command (CONFIG disabled, an ACL): taken on trust, with a warning.
             Err(err) => {
                 log_unchecked(&err.to_string());
-                Ok(())
+                return Ok(());
+            }
+        };
+        let setting = |name: &str| {
+            pairs
+                .chunks(2)
+                .find(|pair| pair[0].eq_ignore_ascii_case(name))
+                .and_then(|pair| pair.get(1).cloned())
+        };
+        let problem = match (setting("appendonly"), setting("appendfsync")) {
+            (Some(appendonly), _) if appendonly != "yes" => {
+                format!("appendonly {appendonly}")
+            }
+            (Some(_), Some(fsync)) if fsync == "no" => "appendfsync no".to_owned(),
+            (Some(_), Some(_)) => return Ok(()),
+            // A Redis that filters what CONFIG shows (some managed services) answers nothing.
+            _ => {
+                log_unchecked("CONFIG GET append* did not answer both settings");
+                return Ok(());
+            }
+        };
+        if self.require_durable {
+            return Err(QueueError::NotDurable { setting: problem });
+        }
+        log_non_durable(&problem);
+        Ok(())
+    }
+}
+
+/// How often the route reads Redis' persistence settings again by default.
+const DURABILITY_RECHECK: Duration = Duration::from_secs(60);
+
+/// The route's view of whether Redis keeps what it acknowledges, read again every
+/// [`ConnectOptions::recheck_durability_every`] by the delivery that finds it stale.
+pub(crate) struct DurabilityWatch {
+    options: ConnectOptions,
+    /// When it was last read, and the answer: `None` while Redis keeps what it acknowledges.
+    last: Mutex<(Instant, Option<String>)>,
+}
+
+impl DurabilityWatch {
+    /// A watch whose first reading was just made, and passed.
+    pub(crate) fn new(options: ConnectOptions) -> Self {
+        Self {
+            options,
+            last: Mutex::new((Instant::now(), None)),
+        }
+    }
+
+    /// `Err(NotDurable)` while Redis runs with settings that lose acknowledged jobs (unless the
+    /// options allow it); a reading that cannot be made keeps the last answer.
+    pub(crate) async fn ensure(
+        &self,
+        connection: &mut ConnectionManager,
+    ) -> Result<(), QueueError> {
+        let due = {
+            let mut last = self.lock();
+            let due = last.0.elapsed() >= self.options.durability_recheck;
+            if due {
+                // One delivery reads; the others go on with the last answer meanwhile.
+                last.0 = Instant::now();
+            }
+            due
+        };
+        if due {
+            let reading = match self.options.check_durable(connection).await {
+                Ok(()) => Some(None),
+                Err(QueueError::NotDurable { setting }) => Some(Some(setting)),
+                Err(_) => None,
+            };
+            if let Some(answer) = reading {
+                self.lock().1 = answer;
             }
         }
+        match &self.lock().1 {
+            None => Ok(()),
+            Some(setting) => Err(QueueError::NotDurable {
+                setting: setting.clone(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (Instant, Option<String>)> {
+        self.last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -159,10 +248,6 @@ pub(crate) const fn command_deadline(connection: Duration, response: Duration) -
         .saturating_add(response)
         .saturating_add(Duration::from_millis(200))
 }
-
-/// [`ConnectOptions::command_deadline`] of the defaults, for a storage built elsewhere.
-pub(crate) const DEFAULT_COMMAND_DEADLINE: Duration =
-    command_deadline(DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
 
 impl From<&str> for ConnectOptions {
     fn from(url: &str) -> Self {
@@ -189,6 +274,7 @@ impl fmt::Debug for ConnectOptions {
             .field("connection_timeout", &self.connection_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("require_durable", &self.require_durable)
+            .field("durability_recheck", &self.durability_recheck)
             .finish_non_exhaustive()
     }
 }
@@ -200,61 +286,47 @@ pub enum QueueError {
     /// The URL is malformed, or Redis could not be reached or answered with an error.
     #[error("the queue's Redis failed: {0}")]
     Redis(#[from] redis::RedisError),
-    /// Redis runs without its append-only file, so it can lose jobs already answered `200`.
+    /// Redis runs without its append-only file, or without flushing it, so it can lose jobs
+    /// already answered `200`.
     #[error(
-        "the queue's Redis runs with appendonly {appendonly}: a job answered 200 would be lost if \
-         Redis restarted, and Svix would never send the delivery again. Set `appendonly yes` \
-         (and `appendfsync everysec` or `always`) in redis.conf or with CONFIG SET, or call \
+        "the queue's Redis runs with {setting}: a job answered 200 could be lost if Redis or its \
+         host restarted, and Svix would never send the delivery again. Set `appendonly yes` and \
+         `appendfsync everysec` (or `always`) in redis.conf or with CONFIG SET, or call \
          ConnectOptions::allow_non_durable for development"
     )]
     NotDurable {
-        /// The value Redis reported.
-        appendonly: String,
+        /// The setting Redis reported (`appendonly no`, `appendfsync no`).
+        setting: String,
+    },
+    /// Another live worker holds this worker's name (its heartbeat is fresher than the lease):
+    /// two processes must not share one.
+    #[error(
+        "another live worker is registered as {name:?} on this queue; give each process its own \
+         name (the default, Worker::connect without Worker::named, is unique per process)"
+    )]
+    WorkerNameInUse {
+        /// The name.
+        name: String,
     },
 }
 
-/// The apalis-redis configuration [`DeliveryQueue::connect`](super::DeliveryQueue::connect) and
-/// [`worker_storage`] use for the jobs of `endpoint`: the queue `clerk-webhooks:{endpoint}`
-/// ([`QUEUE_PREFIX`]), idempotency keys kept [`DEFAULT_IDEMPOTENCY_TTL`], and a 1-second worker
-/// heartbeat, taking one job at a time.
-///
-/// - An idle apalis-redis worker looks for new jobs on each heartbeat (30 s by default), so the
-///   heartbeat is the longest a queued delivery waits for an idle worker.
-/// - A finished job's acknowledgement goes to Redis on the worker's next poll: at the latest on
-///   its next heartbeat, so within about a second. A Redis restart inside that window runs the job
-///   again (effects are at least once: make them idempotent, or put them in the database inbox
-///   with the delivery id). Taking one job at a time keeps the window at one heartbeat even with a
-///   backlog (a worker holding a batch acknowledges nothing until the batch is through).
-/// - A worker that missed 10 heartbeats (apalis-redis 1.0's default), 10 seconds here, is
-///   considered dead and its jobs go back to the queue.
+/// The keys of `endpoint`'s queue, in apalis-redis 1.0's layout: the queue
+/// `clerk-webhooks:{endpoint}` ([`QUEUE_PREFIX`]), idempotency keys kept
+/// [`DEFAULT_IDEMPOTENCY_TTL`]. What [`DeliveryQueue`](super::DeliveryQueue),
+/// [`Worker`](super::Worker) and the recovery functions use, for [`enqueue`](super::enqueue) from
+/// code of your own.
 pub fn queue_config(endpoint: &str) -> QueueConfig {
     QueueConfig::default()
         .queue(format!("{QUEUE_PREFIX}:{endpoint}"))
         .idempotency_ttl(Some(DEFAULT_IDEMPOTENCY_TTL))
-        .heartbeat_interval(Duration::from_secs(1))
-        .batch_size(1)
 }
 
-/// Connects a storage for workers consuming the queue of `endpoint`, with the same connection
-/// settings (`options`, or a URL) and [`queue_config`] as
-/// [`DeliveryQueue::connect`](super::DeliveryQueue::connect). (The durability check is the
-/// route's: it is the route that answers `200`.)
-///
-/// # Errors
-///
-/// When the URL is malformed or Redis cannot be reached.
-pub async fn worker_storage(
-    options: impl Into<ConnectOptions>,
-    endpoint: &str,
-) -> Result<RedisStorage<QueuedDelivery, ConnectionManager>, QueueError> {
-    let connection = options.into().connect().await?;
-    Ok(RedisStorage::new(connection).with_config(queue_config(endpoint)))
-}
-
-fn log_non_durable() {
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn log_non_durable(setting: &str) {
     warn!(
-        "clerk webhook queue: Redis runs without appendonly; jobs answered 200 are lost if Redis \
-         restarts (allowed by ConnectOptions::allow_non_durable)"
+        setting,
+        "clerk webhook queue: Redis can lose jobs answered 200 when it or its host restarts \
+         (allowed by ConnectOptions::allow_non_durable)"
     );
 }
 
@@ -262,7 +334,8 @@ fn log_non_durable() {
 fn log_unchecked(reason: &str) {
     warn!(
         reason,
-        "clerk webhook queue: could not read Redis' appendonly setting; make sure it is `yes`, or \
-         jobs answered 200 can be lost when Redis restarts"
+        "clerk webhook queue: could not read Redis' appendonly and appendfsync settings; make sure \
+         they are `yes` and `everysec` (or `always`), or jobs answered 200 can be lost when Redis \
+         restarts"
     );
 }

@@ -41,24 +41,27 @@
 //! [`QueuedDelivery`] (the job).
 
 mod connection;
+mod health;
 mod job;
+mod lease;
 mod recovery;
 mod rejection;
+mod retry;
 mod service;
 mod worker;
 
 use std::time::Duration;
 
-pub use self::connection::{queue_config, worker_storage, ConnectOptions, QueueError};
+pub use self::connection::{queue_config, ConnectOptions, QueueError};
+pub use self::health::WorkerHealth;
 pub use self::job::QueuedDelivery;
 pub use self::recovery::{
     dead_jobs, enqueue, requeue_all_dead, requeue_dead, sweep_done, DeadJob, Enqueued,
     DEFAULT_DONE_RETENTION,
 };
+pub use self::retry::{Abort, InvalidRetryPolicy, RetryPolicy, DEFAULT_RETRIES};
 pub use self::service::{DeliveryQueue, ResponseFuture};
-pub use self::worker::{
-    retry_policy, retry_policy_with, supervise, WorkerHealth, DEFAULT_RETRIES, MAX_RESTART_BACKOFF,
-};
+pub use self::worker::{Worker, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SHUTDOWN_GRACE};
 
 /// How long a delivery's `svix-id` keeps a second job out: the window in which
 /// [`DedupeLayer`](crate::dedupe::DedupeLayer) remembers a processed id
@@ -66,5 +69,18 @@ pub use self::worker::{
 /// schedule (about 28 hours) with room for manual replays soon after.
 pub const DEFAULT_IDEMPOTENCY_TTL: Duration = crate::dedupe::DEFAULT_RETENTION;
 
+/// The environment variable that names an app's queue by convention: the `queue_worker` example
+/// reads it, and so does `clerk-webhooks queue` when no `--queue` is given, so the tool looks in
+/// the queue the app uses.
+pub const QUEUE_ENV_VAR: &str = "CLERK_WEBHOOK_QUEUE";
+
 /// The start of every queue's name: an endpoint's queue is `clerk-webhooks:{endpoint}`.
 pub const QUEUE_PREFIX: &str = "clerk-webhooks";
+
+/// A random number from the standard library's per-process random keys (task ids, worker names,
+/// retry spread): nothing here needs more than that they differ.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::time::{Instant, SystemTime};
+    RandomState::new().hash_one((SystemTime::now(), Instant::now()))
+}

@@ -1,20 +1,19 @@
 //! What happens to a delivery after its job: the answer a replay gets, dead jobs brought back, and
 //! finished jobs swept away.
 //!
-//! apalis-redis keeps a job's idempotency key (the delivery's [`key`](crate::Delivery::key)) until
-//! it expires, whatever became of the job. A replay of a delivery whose job died (it failed 25
-//! times, or was killed) would be answered as if it were queued while nothing runs, and finished
-//! jobs would stay in Redis forever. This module reads and changes apalis-redis 1.0's keys
-//! directly, each change in one Lua script so that a worker never sees half of it:
+//! Each delivery's latest job is recorded under the delivery's [`key`](crate::Delivery::key) for as
+//! long as the job exists, so a replay is answered from what became of that job (and a dead job
+//! comes back), and a dead job a newer job superseded is never queued again. The keys are
+//! apalis-redis 1.0's, each change one Lua script so that a worker never sees half of it:
 //!
 //! - `{queue}:data` (job id → the job's JSON) and `{queue}:meta:{id}` (attempts, status, ...);
 //! - `{queue}:active` (a list of ids ready to run), `{queue}:signal`, `{queue}:scheduled`;
-//! - `{queue}:done` and `{queue}:dead` (sets of ids), `{queue}:idempotency:{key}` (→ the id).
+//! - `{queue}:done` and `{queue}:dead` (sets of ids), `{queue}:idempotency:{key}` (→ the id,
+//!   expiring), and this crate's `{queue}:deliveries` (key → the latest id, until it is swept).
 
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apalis_core::task::builder::TaskBuilder;
 use apalis_redis::Config as QueueConfig;
 use redis::aio::ConnectionLike;
 use redis::Script;
@@ -85,10 +84,10 @@ pub struct DeadJob {
 /// queue of `config`, and says what happened: a new job, one already queued or done, or a dead job
 /// queued again. This is what the queue route does with each verified delivery.
 ///
-/// A new job is stored exactly as apalis-redis stores one (`apalis_redis::queries::push_tasks`).
-/// When the key already names a job, one Lua script looks at that job and, if it is in the dead
-/// set, puts it back on the active list with its attempts reset (and its data replaced by `job`
-/// if it was deleted), atomically: two replays at once queue it once.
+/// One Lua script looks up the delivery's latest job and, if there is none, stores a new one in
+/// apalis-redis' layout; if that job is dead, it goes back on the active list with its attempts
+/// reset (and its data replaced by `job` if it was deleted). Atomically: two replays at once
+/// queue it once.
 ///
 /// ```no_run
 /// use clerk_webhooks::queue::{enqueue, queue_config, Enqueued, QueuedDelivery};
@@ -112,38 +111,19 @@ pub async fn enqueue<C>(
 where
     C: ConnectionLike + Send,
 {
-    // Serialized once: every round pushes the same task (its id is drawn at each push).
-    let task = TaskBuilder::new(serde_json::to_vec(job).map_err(other_error)?)
-        .idempotency_key(key)
-        .build();
-    // The key can expire between the push that found it and the look-up; the second push then
-    // claims it. A third round is not needed unless a key lives less than a round trip.
-    for _ in 0..3 {
-        let (enqueued, scheduled) =
-            apalis_redis::queries::push_tasks(connection, config, std::slice::from_ref(&task))
-                .await
-                .map_err(apalis_error)?;
-        if enqueued + scheduled > 0 {
-            return Ok(Enqueued::Queued);
-        }
-        let (state, _id): (String, String) = recover(config)
-            .arg("key")
-            .arg(key)
-            .arg(&task.args[..])
-            .invoke_async(connection)
-            .await?;
-        match state.as_str() {
-            "missing" => continue,
-            "requeued" => return Ok(Enqueued::Requeued),
-            "done" | "gone" => return Ok(Enqueued::Done),
-            _ => return Ok(Enqueued::AlreadyQueued),
-        }
-    }
-    // The key appeared and vanished three times: say so (the route answers 503 and Svix retries)
-    // rather than claim a job that may not exist.
-    Err(other_error(
-        "the delivery's idempotency key kept expiring while it was being queued",
-    ))
+    let payload = serde_json::to_vec(job).map_err(other_error)?;
+    let (state, _id): (String, String) = scripted(&OFFER, config)
+        .arg(key)
+        .arg(new_task_id())
+        .arg(payload)
+        .invoke_async(connection)
+        .await?;
+    Ok(match state.as_str() {
+        "queued" => Enqueued::Queued,
+        "requeued" => Enqueued::Requeued,
+        "done" => Enqueued::Done,
+        _ => Enqueued::AlreadyQueued,
+    })
 }
 
 /// The dead jobs of `endpoint`'s queue: jobs apalis gave up on (out of attempts after failing, or
@@ -219,8 +199,9 @@ where
 /// [`QueueError::Redis`] when Redis cannot be reached or refuses a command.
 ///
 /// Returns `false`, changing nothing, when `task_id` is not a dead job of this queue, when its
-/// data is gone, or when its delivery has since got another job (its key expired and the delivery
-/// came again): re-queuing it would process the delivery twice.
+/// data is gone, or when its delivery has since got another job: re-queuing it would process the
+/// delivery twice. A job queued by a version before the delivery record (0.1) whose idempotency
+/// key has expired is refused too, since whether a newer job processed it cannot be known.
 pub async fn requeue_dead<C>(
     connection: &mut C,
     endpoint: &str,
@@ -229,11 +210,8 @@ pub async fn requeue_dead<C>(
 where
     C: ConnectionLike + Send,
 {
-    let config = queue_config(endpoint);
-    let (state, _id): (String, String) = recover(&config)
-        .arg("id")
+    let state: String = scripted(&REQUEUE, &queue_config(endpoint))
         .arg(task_id)
-        .arg("")
         .invoke_async(connection)
         .await?;
     Ok(state == "requeued")
@@ -316,6 +294,7 @@ where
                 .key(&done)
                 .key(config.job_data_hash())
                 .key(config.job_meta_hash())
+                .key(deliveries_hash(&config))
                 .arg(cutoff);
             for id in &ids {
                 invocation.arg(id);
@@ -383,10 +362,10 @@ fn last_error(result: &str) -> String {
         .unwrap_or_else(|| result.to_owned())
 }
 
-/// The recovery script with the keys of `config`'s queue; the caller adds the mode (`key`: ARGV[1]
-/// is an idempotency key; `id`: a task id), the key or id, and the job's data (or empty).
-fn recover(config: &QueueConfig) -> redis::ScriptInvocation<'static> {
-    let mut invocation = RECOVER.prepare_invoke();
+/// `script` with the keys of `config`'s queue and its idempotency settings (see [`RECOVERY`]);
+/// the caller adds the script's own arguments.
+fn scripted(script: &'static Script, config: &QueueConfig) -> redis::ScriptInvocation<'static> {
+    let mut invocation = script.prepare_invoke();
     invocation
         .key(config.job_data_hash())
         .key(config.job_meta_hash())
@@ -395,92 +374,151 @@ fn recover(config: &QueueConfig) -> redis::ScriptInvocation<'static> {
         .key(config.dead_jobs_set())
         .key(config.done_jobs_set())
         .key(config.idempotency_key_set())
+        .key(deliveries_hash(config))
         .arg(config.idempotency_ttl.map_or(0, |ttl| ttl.as_secs()))
         .arg(config.emit_events);
     invocation
 }
 
-/// Looks at the job behind an idempotency key (mode `key`) or a task id (mode `id`) and, when it is
-/// dead, queues it again the way apalis-redis re-enqueues a job (`release_leases.lua`): back on the
-/// active list as `Pending`, lock and result cleared, the signal list set. Its attempts start
-/// again from 0, so it gets apalis' full 25 again.
+/// The hash from each delivery's key to its latest job: the record that outlives the idempotency
+/// key, so that a dead job a newer job superseded is never queued again. A record goes when its
+/// job is swept ([`sweep_done`]), not before.
+fn deliveries_hash(config: &QueueConfig) -> String {
+    format!(
+        "{}:deliveries",
+        config.active_jobs_list().trim_end_matches(":active")
+    )
+}
+
+/// A new task id: a ULID (48 bits of milliseconds, 80 random bits, Crockford base32), as
+/// apalis-redis draws them, so ids sort by when they were queued.
+fn new_task_id() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    let random = (u128::from(super::random_u64()) << 64 | u128::from(super::random_u64()))
+        & ((1u128 << 80) - 1);
+    let value = (millis & ((1u128 << 48) - 1)) << 80 | random;
+    (0..26)
+        .rev()
+        .map(|digit| char::from(ALPHABET[((value >> (digit * 5)) & 31) as usize]))
+        .collect()
+}
+
+/// What the recovery scripts share. KEYS: 1 data hash, 2 meta prefix, 3 active list, 4 signal
+/// list, 5 dead set, 6 done set, 7 idempotency prefix, 8 deliveries hash. ARGV: 1 idempotency
+/// ttl (seconds, 0 = none), 2 emit events ("1").
 ///
-/// Returns `{state, id}`, state one of: `missing` (no such key), `queued` (waiting, running or
-/// retrying), `done`, `gone` (no data and no metadata: swept after it finished, or unknown),
-/// `requeued`, `no_data` (dead, data deleted and none given), `superseded` (mode `id`: the
-/// delivery's key now names another job).
-static RECOVER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
--- KEYS: 1 data hash, 2 meta prefix, 3 active list, 4 signal list, 5 dead set, 6 done set,
---       7 idempotency prefix
--- ARGV: 1 idempotency ttl (seconds, 0 = none), 2 emit events ("1"), 3 mode ("key" or "id"),
---       4 the idempotency key or the task id, 5 the job's data ("" = none)
+/// `latest(key)` is the delivery's latest job (its record, or, for a job queued by a version that
+/// kept none, its idempotency key); `requeue(id, key)` puts a dead job back on the active list the
+/// way apalis-redis re-enqueues one (`release_leases.lua`), attempts from 0 again.
+const RECOVERY: &str = r#"
 local ttl = tonumber(ARGV[1]) or 0
 local emit_events = ARGV[2] == "1"
-local mode = ARGV[3]
-local payload = ARGV[5]
 
-local id = ARGV[4]
-if mode == "key" then
-    id = redis.call("get", KEYS[7] .. ":" .. ARGV[4])
-    if not id then
-        return {"missing", ""}
+local function latest(key)
+    return redis.call("hget", KEYS[8], key) or redis.call("get", KEYS[7] .. ":" .. key)
+end
+
+local function claim(key, id)
+    redis.call("hset", KEYS[8], key, id)
+    local idempotency = KEYS[7] .. ":" .. key
+    redis.call("set", idempotency, id)
+    if ttl > 0 then
+        redis.call("expire", idempotency, ttl)
     end
 end
-local meta_key = KEYS[2] .. ":" .. id
 
+local function push(id)
+    redis.call("rpush", KEYS[3], id)
+    redis.call("del", KEYS[4])
+    redis.call("lpush", KEYS[4], 1)
+    if emit_events then
+        redis.call("publish", "tasks:" .. KEYS[3] .. ":available", id)
+    end
+end
+
+local function requeue(id, key)
+    local meta = KEYS[2] .. ":" .. id
+    redis.call("srem", KEYS[5], id)
+    redis.call("hset", meta, "status", "Pending", "attempts", 0)
+    if redis.call("hexists", meta, "max_attempts") == 0 then
+        redis.call("hset", meta, "max_attempts", 25)
+    end
+    redis.call("hdel", meta, "result", "done_at", "locked_at", "locked_by", "finished_by")
+    if key and #key > 0 then
+        claim(key, id)
+    end
+    push(id)
+end
+"#;
+
+/// A delivery offered to the queue. ARGV 3 its key, 4 a new task id, 5 the job's data. Returns
+/// {state, id}: `queued` (a new job), `already_queued`, `done` (finished, or swept after it
+/// finished), `requeued` (its job was dead: back on the list, its data restored if deleted).
+static OFFER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{RECOVERY}{}",
+        r#"
+local key, payload = ARGV[3], ARGV[5]
+local id = latest(key)
+if not id then
+    id = ARGV[4]
+    redis.call("hset", KEYS[1], id, payload)
+    redis.call("hset", KEYS[2] .. ":" .. id, "attempts", 0, "max_attempts", 25, "status", "Pending",
+        "idempotency_key", key)
+    claim(key, id)
+    push(id)
+    return {"queued", id}
+end
 if redis.call("sismember", KEYS[5], id) == 0 then
     if redis.call("sismember", KEYS[6], id) == 1 then
         return {"done", id}
     end
-    if redis.call("exists", meta_key) == 0 and redis.call("hexists", KEYS[1], id) == 0 then
-        return {"gone", id}
+    if redis.call("exists", KEYS[2] .. ":" .. id) == 0 and redis.call("hexists", KEYS[1], id) == 0 then
+        return {"done", id}
     end
-    return {"queued", id}
+    return {"already_queued", id}
 end
-
 if redis.call("hexists", KEYS[1], id) == 0 then
-    if #payload == 0 then
-        return {"no_data", id}
-    end
     redis.call("hset", KEYS[1], id, payload)
 end
-
-local idem = ARGV[4]
-if mode == "id" then
-    idem = redis.call("hget", meta_key, "idempotency_key")
-end
-if idem and #idem > 0 then
-    local idem_key = KEYS[7] .. ":" .. idem
-    local current = redis.call("get", idem_key)
-    if current and current ~= id then
-        return {"superseded", id}
-    end
-    if not current then
-        redis.call("set", idem_key, id)
-    end
-    if ttl > 0 then
-        redis.call("expire", idem_key, ttl)
-    end
-    redis.call("hset", meta_key, "idempotency_key", idem)
-end
-
-redis.call("srem", KEYS[5], id)
-redis.call("hset", meta_key, "status", "Pending", "attempts", 0)
-if redis.call("hexists", meta_key, "max_attempts") == 0 then
-    redis.call("hset", meta_key, "max_attempts", 25)
-end
-redis.call("hdel", meta_key, "result", "done_at", "locked_at", "locked_by")
-redis.call("rpush", KEYS[3], id)
-redis.call("del", KEYS[4])
-redis.call("lpush", KEYS[4], 1)
-if emit_events then
-    redis.call("publish", "tasks:" .. KEYS[3] .. ":available", id)
-end
+requeue(id, key)
 return {"requeued", id}
-"#,
-    )
+"#
+    ))
+});
+
+/// A dead job queued again by its task id. ARGV 3 the id. Returns `requeued`, or why not:
+/// `not_dead`, `no_data`, `superseded` (the delivery's latest job is another), `unrecorded` (a
+/// job queued by a version that kept no record, whose idempotency key has expired: whether a newer
+/// job processed its delivery cannot be known).
+static REQUEUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{RECOVERY}{}",
+        r#"
+local id = ARGV[3]
+if redis.call("sismember", KEYS[5], id) == 0 then
+    return "not_dead"
+end
+if redis.call("hexists", KEYS[1], id) == 0 then
+    return "no_data"
+end
+local key = redis.call("hget", KEYS[2] .. ":" .. id, "idempotency_key")
+if key and #key > 0 then
+    local current = latest(key)
+    if not current then
+        return "unrecorded"
+    end
+    if current ~= id then
+        return "superseded"
+    end
+end
+requeue(id, key)
+return "requeued"
+"#
+    ))
 });
 
 /// Deletes the given finished jobs that finished at or before a time: only members of the done
@@ -488,7 +526,7 @@ return {"requeued", id}
 static SWEEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
--- KEYS: 1 done set, 2 data hash, 3 meta prefix
+-- KEYS: 1 done set, 2 data hash, 3 meta prefix, 4 deliveries hash
 -- ARGV: 1 cutoff (Unix seconds), 2.. task ids
 local cutoff = tonumber(ARGV[1])
 local swept = 0
@@ -499,6 +537,10 @@ for i = 2, #ARGV do
         local status = redis.call("hget", meta_key, "status")
         local done_at = tonumber(redis.call("hget", meta_key, "done_at"))
         if status == "Done" and done_at and done_at <= cutoff then
+            local key = redis.call("hget", meta_key, "idempotency_key")
+            if key and redis.call("hget", KEYS[4], key) == id then
+                redis.call("hdel", KEYS[4], key)
+            end
             redis.call("hdel", KEYS[2], id)
             redis.call("del", meta_key)
             redis.call("srem", KEYS[1], id)
@@ -510,13 +552,6 @@ return swept
 "#,
     )
 });
-
-fn apalis_error(err: apalis_redis::Error) -> QueueError {
-    match err {
-        apalis_redis::Error::Database(err) => QueueError::Redis(err),
-        other => other_error(other),
-    }
-}
 
 /// An error that is not Redis' own, in the queue's error type (the job could not be encoded).
 fn other_error(err: impl std::fmt::Display) -> QueueError {

@@ -6,14 +6,17 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use apalis_redis::RedisStorage;
+use std::sync::Arc;
+
+use apalis_redis::Config as QueueConfig;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
+use redis::aio::ConnectionManager;
 use tower_service::Service;
 
-use super::connection::{queue_config, ConnectOptions, QueueError, DEFAULT_COMMAND_DEADLINE};
+use super::connection::{queue_config, ConnectOptions, DurabilityWatch, QueueError};
 use super::job::QueuedDelivery;
 use super::recovery::{enqueue, Enqueued};
 use super::rejection::QueueUnavailable;
@@ -28,7 +31,11 @@ use crate::verify::Delivery;
 /// cannot read is queued too).
 #[derive(Clone)]
 pub struct DeliveryQueue {
-    storage: RedisStorage<QueuedDelivery>,
+    connection: ConnectionManager,
+    config: Arc<QueueConfig>,
+    /// Re-reads Redis' persistence settings now and then: a Redis restarted without them loses
+    /// what it acknowledges.
+    durability: Arc<DurabilityWatch>,
     /// The longest a delivery waits for Redis before it is answered `503`.
     deadline: Duration,
 }
@@ -36,7 +43,7 @@ pub struct DeliveryQueue {
 impl std::fmt::Debug for DeliveryQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliveryQueue")
-            .field("active_jobs", &self.storage.get_config().active_jobs_list())
+            .field("active_jobs", &self.config.active_jobs_list())
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
@@ -47,7 +54,7 @@ impl DeliveryQueue {
     /// answered `503` within about 2 seconds while Redis is unreachable), checks that Redis keeps
     /// an append-only file, and stores jobs in the queue named `endpoint`
     /// ([`queue_config`](super::queue_config)): a stable name of this endpoint (app and
-    /// environment), which its workers give [`worker_storage`](super::worker_storage). Not the
+    /// environment), which its workers give [`Worker::connect`](super::Worker::connect). Not the
     /// secret's fingerprint ([`ClerkWebhookLayer::endpoint`](crate::ClerkWebhookLayer::endpoint))
     /// if you rotate secrets: it changes with the first secret, and jobs queued under the old
     /// name would wait for a worker that no longer reads them.
@@ -65,18 +72,11 @@ impl DeliveryQueue {
         let mut connection = options.connect().await?;
         options.check_durable(&mut connection).await?;
         Ok(Self {
-            storage: RedisStorage::new(connection).with_config(queue_config(endpoint)),
+            connection,
+            config: Arc::new(queue_config(endpoint)),
             deadline: options.command_deadline(),
+            durability: Arc::new(DurabilityWatch::new(options)),
         })
-    }
-
-    /// Uses an apalis-redis storage of your own (its queue name, connection and idempotency
-    /// settings); the worker must consume the same queue. No durability check is made.
-    pub fn new(storage: RedisStorage<QueuedDelivery>) -> Self {
-        Self {
-            storage,
-            deadline: DEFAULT_COMMAND_DEADLINE,
-        }
     }
 }
 
@@ -99,7 +99,9 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let mut storage = self.storage.clone();
+        let mut connection = self.connection.clone();
+        let config = Arc::clone(&self.config);
+        let durability = Arc::clone(&self.durability);
         let deadline = self.deadline;
         Box::pin(async move {
             let (parts, body) = request.into_parts();
@@ -124,11 +126,13 @@ where
                 body: text,
                 endpoint: delivery.endpoint().to_owned(),
             };
-            let mut connection = storage.get_connection().clone();
             let key = delivery.key();
-            let enqueued = enqueue(&mut connection, storage.get_config(), &job, &key);
-            // The connection's timeouts bound each command; this bounds the whole enqueue (a
-            // push, and a look at the existing job when the delivery was queued before).
+            let enqueued = async {
+                durability.ensure(&mut connection).await?;
+                enqueue(&mut connection, &config, &job, &key).await
+            };
+            // The connection's timeouts bound each command; this bounds the whole enqueue (now
+            // and then a look at Redis' persistence settings first).
             let stored = match tokio::time::timeout(deadline, enqueued).await {
                 Ok(outcome) => outcome.map_err(|err| err.to_string()),
                 Err(_) => Err(format!("Redis did not answer within {deadline:?}")),

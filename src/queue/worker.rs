@@ -1,204 +1,600 @@
-//! Workers that outlive Redis outages, their liveness, and a retry schedule that outlasts an
-//! ordinary outage.
-//!
-//! An apalis worker whose backend fails (Redis restarting, a network blip) returns from `run` for
-//! good; nothing in apalis builds it again. [`supervise`] does, with backoff, and [`WorkerHealth`]
-//! tells the app whether its workers are alive.
+//! The worker: takes jobs from an endpoint's queue, runs the app's handler on each, records how
+//! each ended before it takes the next, and stops gracefully.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apalis::layers::retry::backoff::{
-    ExponentialBackoff, ExponentialBackoffMaker, InvalidBackoff, MakeBackoff,
-};
-use apalis::layers::retry::{BackoffRetryPolicy, HasherRng, RetryPolicy};
-use apalis_core::worker::context::WorkerContext;
-use apalis_core::worker::event::Event;
+use apalis_redis::Config as QueueConfig;
+use redis::aio::ConnectionManager;
+use tokio::task::{AbortHandle, JoinSet};
 
-/// The first pause before a failed worker is built again; it doubles up to
-/// [`MAX_RESTART_BACKOFF`].
-const MIN_RESTART_BACKOFF: Duration = Duration::from_secs(1);
-/// The longest pause between two attempts to build a failed worker again.
-pub const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(30);
+use super::connection::{queue_config, ConnectOptions, QueueError};
+use super::health::WorkerHealth;
+use super::job::QueuedDelivery;
+use super::lease::{Beat, Finished, Lease, Outcome, Take, TakenJob};
+use super::random_u64;
+use super::retry::{Abort, RetryPolicy};
+use crate::BoxError;
 
-/// The retries of [`retry_policy`]: with its backoff, about 30 hours of attempts.
-pub const DEFAULT_RETRIES: usize = 22;
+/// How many jobs a worker runs at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// How long a worker may miss its heartbeats (one a second) before another takes its jobs over.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// How long a stopping worker lets its running jobs finish: under the 30 seconds orchestrators
+/// (Kubernetes, ECS, systemd) allow between `SIGTERM` and `SIGKILL`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
-/// Whether a supervised worker is alive: its last heartbeat, its restarts, its last error.
-///
-/// Cheap to clone; every clone sees the same worker. Serve it from a health endpoint:
-///
-/// ```
-/// use std::time::Duration;
-/// use clerk_webhooks::queue::WorkerHealth;
-///
-/// fn healthy(worker: &WorkerHealth) -> bool {
-///     // The queue's heartbeat is 1 second: 10 missed ones mean trouble.
-///     worker.beat_within(Duration::from_secs(10))
-/// }
-/// # assert!(!healthy(&WorkerHealth::new()));
-/// ```
-#[derive(Clone, Default)]
-pub struct WorkerHealth {
-    state: Arc<Mutex<State>>,
-}
+/// How often an idle worker looks for new jobs, and how soon it tries Redis again in an outage.
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// The longest pause between two tries of a job's record while Redis is away.
+const MAX_RECORD_PAUSE: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
-struct State {
-    last_beat: Option<Instant>,
-    restarts: u64,
-    last_error: Option<String>,
-}
-
-impl WorkerHealth {
-    /// A worker that has not started yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// What to give the worker's `WorkerBuilder::on_event`: it records each heartbeat (and the
-    /// registration, which is one).
-    pub fn listener(&self) -> impl Fn(&WorkerContext, &Event) + Send + Sync + 'static {
-        let health = self.clone();
-        move |_worker, event| {
-            if matches!(event, Event::Start | Event::HeartBeat) {
-                health.lock().last_beat = Some(Instant::now());
-            }
-        }
-    }
-
-    /// Whether the worker has reached Redis within `age` (a heartbeat, or its registration).
-    pub fn beat_within(&self, age: Duration) -> bool {
-        self.lock()
-            .last_beat
-            .is_some_and(|beat| beat.elapsed() <= age)
-    }
-
-    /// How often the worker failed and was built again.
-    pub fn restarts(&self) -> u64 {
-        self.lock().restarts
-    }
-
-    /// Why the worker last failed, if it ever did.
-    pub fn last_error(&self) -> Option<String> {
-        self.lock().last_error.clone()
-    }
-
-    fn failed(&self, error: String) {
-        let mut state = self.lock();
-        state.restarts += 1;
-        state.last_error = Some(error);
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // Plain fields written in one statement each: a poisoned lock still holds valid data.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl fmt::Debug for WorkerHealth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
-        f.debug_struct("WorkerHealth")
-            .field("last_beat", &state.last_beat)
-            .field("restarts", &state.restarts)
-            .field("last_error", &state.last_error)
-            .finish()
-    }
-}
-
-/// Runs a worker, and builds and runs it again whenever it fails, until it stops without an error
-/// (a graceful shutdown).
-///
-/// `run` builds the worker and runs it: keep the same worker name across restarts (apalis then
-/// hands the new worker the jobs the failed one held), and pass
-/// [`health.listener()`](WorkerHealth::listener) to `on_event`. Between attempts it waits 1
-/// second, doubling up to [`MAX_RESTART_BACKOFF`], and from 1 second again after a run that
-/// lasted longer than that; each failure is logged at `error` with what to check.
+/// Consumes an endpoint's queue of [`QueuedDelivery`] jobs: takes up to
+/// [`concurrency`](Self::concurrency) at a time, runs the handler on each, retries failures on a
+/// [`RetryPolicy`], and stops gracefully.
 ///
 /// ```no_run
-/// use apalis::prelude::*;
-/// use clerk_webhooks::queue::{retry_policy, supervise, worker_storage, QueuedDelivery, WorkerHealth};
+/// use clerk_webhooks::queue::{QueuedDelivery, Worker};
+/// use clerk_webhooks::{BoxError, ClerkEvent};
 ///
-/// async fn process(job: QueuedDelivery) -> Result<(), BoxDynError> {
-///     let _event = job.event()?.event;
+/// async fn process(job: QueuedDelivery) -> Result<(), BoxError> {
+///     if let ClerkEvent::UserCreated(user) = job.event()?.event {
+///         println!("welcome {}", user.id);
+///     }
 ///     Ok(())
 /// }
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let storage = worker_storage("redis://127.0.0.1:6379/", "myapp-production").await?;
-/// let health = WorkerHealth::new();
-/// supervise(&health, || {
-///     WorkerBuilder::new("clerk-worker-1")
-///         .backend(storage.clone())
-///         .on_event(health.listener())
-///         .retry(retry_policy())
-///         .build(process)
-///         .run()
-/// })
-/// .await;
+/// let worker = Worker::connect("redis://127.0.0.1:6379/", "myapp-production").await?;
+/// // Stops taking jobs at Ctrl-C (or SIGTERM, see the `queue_worker` example) and lets the
+/// // running ones finish.
+/// worker
+///     .run(process, async {
+///         let _ = tokio::signal::ctrl_c().await;
+///     })
+///     .await?;
 /// # Ok(()) }
 /// ```
-pub async fn supervise<F, Fut, E>(health: &WorkerHealth, mut run: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: fmt::Display,
-{
-    let mut backoff = MIN_RESTART_BACKOFF;
-    loop {
-        let started = Instant::now();
-        let Err(err) = run().await else {
-            return;
+///
+/// What it promises, with a Redis that keeps an append-only file:
+/// - **A job runs once while its worker lives.** Each worker holds the jobs it runs under its own
+///   name, unique per process by default ([`named`](Self::named) to choose one; a name whose
+///   holder beat within the lease is refused at [`run`](Self::run)), so any number of replicas
+///   and rolling deploys share a queue.
+/// - **A finished job is recorded in Redis before its slot takes another**, and the record is
+///   retried until Redis takes it: a Redis restart or crash re-runs nothing that finished, and
+///   the worker carries on within about a second of Redis answering again.
+/// - **A worker that dies** (`kill -9`, a lost host) has its running jobs run again by another
+///   worker once its heartbeat is older than the [`lease`](Self::lease): those jobs ran part-way
+///   and run again, so their effects are at least once. So are the effects of a job whose worker
+///   was cut off from Redis for longer than the lease ([`WorkerHealth::lost_leases`] counts them)
+///   and of a job a stop could not finish within its [grace](Self::shutdown_grace).
+/// - **One job's trouble stays its own**: a handler that fails, panics, or finishes after its lease
+///   was lost affects that job only.
+pub struct Worker {
+    connection: ConnectionManager,
+    config: QueueConfig,
+    name: String,
+    concurrency: usize,
+    retry: RetryPolicy,
+    lease: Duration,
+    grace: Duration,
+    poll_interval: Duration,
+    health: WorkerHealth,
+}
+
+impl Worker {
+    /// A worker for the queue named `endpoint` (the name its route was given,
+    /// [`DeliveryQueue::connect`](super::DeliveryQueue::connect)), reaching Redis with `options`
+    /// (or a URL with the [defaults](ConnectOptions)).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Redis`] when the URL is malformed or Redis cannot be reached now.
+    pub async fn connect(
+        options: impl Into<ConnectOptions>,
+        endpoint: &str,
+    ) -> Result<Self, QueueError> {
+        let connection = options.into().connect().await?;
+        Ok(Self {
+            connection,
+            config: queue_config(endpoint),
+            name: default_name(),
+            concurrency: DEFAULT_CONCURRENCY,
+            retry: RetryPolicy::default(),
+            lease: DEFAULT_LEASE,
+            grace: DEFAULT_SHUTDOWN_GRACE,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            health: WorkerHealth::default(),
+        })
+    }
+
+    /// The name this worker registers under. The default is unique per process (host name,
+    /// process id and a random part); a name of your own must be too: while one process holds a
+    /// name, [`run`](Self::run) in another is refused ([`QueueError::WorkerNameInUse`]).
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The name this worker registers under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many jobs it runs at once (default [`DEFAULT_CONCURRENCY`]; at least 1): what a backlog
+    /// after an outage can put on your database at once, per process.
+    #[must_use]
+    pub fn concurrency(mut self, jobs: usize) -> Self {
+        self.concurrency = jobs.max(1);
+        self
+    }
+
+    /// How failed jobs are retried (default [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long this worker's heartbeat may be missing before another worker runs its jobs again
+    /// (default [`DEFAULT_LEASE`]; at least 1 second): the longest a crashed worker's jobs wait,
+    /// and the longest a worker cut off from Redis keeps its jobs.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How long a stop lets running jobs finish (default [`DEFAULT_SHUTDOWN_GRACE`]); the jobs
+    /// still running then are cancelled and go back to the queue.
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How often an idle worker looks for new jobs (default 200 ms).
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Whether this worker is alive, for a health endpoint.
+    pub fn health(&self) -> WorkerHealth {
+        self.health.clone()
+    }
+
+    /// Runs `handler` on each job until `shutdown` completes, then stops taking jobs, lets the
+    /// running ones finish within the [grace period](Self::shutdown_grace), and returns.
+    ///
+    /// A handler's `Err` (or panic) is retried on the [`RetryPolicy`], but an [`Abort`] (a failure
+    /// no retry can fix); after the last retry the job is dead ([`dead_jobs`](super::dead_jobs)), kept for an operator to re-queue. Redis
+    /// outages do not end it: it logs the outage once, keeps its jobs' records until Redis takes
+    /// them, and carries on when Redis is back.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::WorkerNameInUse`] when another live worker holds this worker's
+    /// [name](Self::named).
+    pub async fn run<H, Fut, E>(
+        self,
+        handler: H,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), QueueError>
+    where
+        H: Fn(QueuedDelivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
+    {
+        let mut run = Run {
+            lease: Arc::new(Lease::new(&self.config, &self.name, self.lease)),
+            connection: self.connection.clone(),
+            handler: Arc::new(handler),
+            jobs: JoinSet::new(),
+            running: HashMap::new(),
+            reaching_since: None,
+            outage: None,
+            next_beat: Instant::now(),
+            heartbeat: (self.lease / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)),
+            worker: self,
         };
-        if started.elapsed() > MAX_RESTART_BACKOFF {
-            backoff = MIN_RESTART_BACKOFF;
+        run.register().await?;
+        info!(
+            worker = run.lease.name(),
+            concurrency = run.worker.concurrency,
+            "clerk webhook queue worker started"
+        );
+        tokio::pin!(shutdown);
+        let mut next_take = Instant::now();
+        loop {
+            while run.jobs.len() < run.worker.concurrency && Instant::now() >= next_take {
+                if !run.take_one().await? {
+                    next_take = Instant::now() + run.worker.poll_interval;
+                }
+            }
+            let room = run.jobs.len() < run.worker.concurrency;
+            let wake = if room {
+                run.next_beat.min(next_take)
+            } else {
+                run.next_beat
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(joined) = run.jobs.join_next_with_id() => run.joined(joined),
+                () = tokio::time::sleep_until(wake.into()) => {}
+            }
+            run.beat_if_due().await?;
         }
-        let error = err.to_string();
-        log_restart(&error, backoff);
-        health.failed(error);
-        tokio::time::sleep(backoff).await;
-        backoff = backoff.saturating_mul(2).min(MAX_RESTART_BACKOFF);
+        run.stop().await
     }
 }
 
-/// The retry schedule for delivery jobs: [`DEFAULT_RETRIES`] retries with exponential backoff from
-/// 30 seconds to 2 hours (with jitter), about 30 hours in all, in the spirit of Svix's own
-/// schedule (about 28 hours): a database outage of an afternoon ends with every job done, none
-/// dead.
-///
-/// apalis-redis 1.0 declares a job dead after 25 attempts in all, whatever the policy says, so a
-/// policy of your own should keep under 24 retries and stretch them in time instead.
-pub fn retry_policy() -> BackoffRetryPolicy<ExponentialBackoff> {
-    let (first, max) = (Duration::from_secs(30), Duration::from_secs(2 * 60 * 60));
-    retry_policy_with(DEFAULT_RETRIES, first, max)
-        .expect("30 seconds to 2 hours is a range tower's backoff accepts")
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("queue", &self.config.active_jobs_list())
+            .field("name", &self.name)
+            .field("concurrency", &self.concurrency)
+            .field("retry", &self.retry)
+            .field("lease", &self.lease)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
 }
 
-/// [`retry_policy`] with other numbers: `retries` retries, the first after about `first`, doubling
-/// up to `max`.
-///
-/// # Errors
-///
-/// tower's [`InvalidBackoff`] when `max` is zero or below `first`: call it at startup.
-pub fn retry_policy_with(
-    retries: usize,
-    first: Duration,
-    max: Duration,
-) -> Result<BackoffRetryPolicy<ExponentialBackoff>, InvalidBackoff> {
-    let mut maker = ExponentialBackoffMaker::new(first, max, 0.5, HasherRng::default())?;
-    Ok(RetryPolicy::retries(retries).with_backoff(maker.make_backoff()))
+/// A running worker's state.
+struct Run<H> {
+    worker: Worker,
+    lease: Arc<Lease>,
+    connection: ConnectionManager,
+    handler: Arc<H>,
+    jobs: JoinSet<()>,
+    /// The task id of each running job, by the tokio task that runs it.
+    running: HashMap<tokio::task::Id, String>,
+    /// Since when every heartbeat reached Redis: a worker reclaims others' jobs only after a
+    /// whole lease of this, so nobody is reclaimed for an outage everyone shared.
+    reaching_since: Option<Instant>,
+    /// Since when Redis has been failing, to log an outage once.
+    outage: Option<Instant>,
+    next_beat: Instant,
+    heartbeat: Duration,
+}
+
+impl<H, Fut, E> Run<H>
+where
+    H: Fn(QueuedDelivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError> + Send + 'static,
+{
+    /// Registers the name, waiting out an outage.
+    async fn register(&mut self) -> Result<(), QueueError> {
+        loop {
+            let running = self.running.values().map(String::as_str);
+            match self.lease.register(&mut self.connection, running).await {
+                Ok(true) => {
+                    self.reached();
+                    return Ok(());
+                }
+                Ok(false) => {
+                    return Err(QueueError::WorkerNameInUse {
+                        name: self.lease.name().to_owned(),
+                    })
+                }
+                Err(err) => {
+                    self.unreachable(&err);
+                    tokio::time::sleep(self.worker.poll_interval).await;
+                }
+            }
+        }
+    }
+
+    /// Takes one job and starts it; `false` when there was none (or Redis failed).
+    async fn take_one(&mut self) -> Result<bool, QueueError> {
+        match self.lease.take(&mut self.connection).await {
+            Ok(Take::Job(job)) => {
+                self.reached();
+                let task_id = job.task_id.clone();
+                let started = self.jobs.spawn(run_job(
+                    job,
+                    Arc::clone(&self.handler),
+                    Arc::clone(&self.lease),
+                    self.connection.clone(),
+                    self.worker.retry,
+                    self.worker.health.clone(),
+                ));
+                self.running.insert(started.id(), task_id);
+                Ok(true)
+            }
+            Ok(Take::Empty) => {
+                self.reached();
+                Ok(false)
+            }
+            Ok(Take::Unregistered) => {
+                self.lost_registration();
+                self.register().await?;
+                Ok(false)
+            }
+            Err(err) => {
+                self.unreachable(&err);
+                Ok(false)
+            }
+        }
+    }
+
+    fn joined(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match joined {
+            Ok((id, ())) => id,
+            Err(err) => err.id(),
+        };
+        self.running.remove(&id);
+    }
+
+    async fn beat_if_due(&mut self) -> Result<(), QueueError> {
+        if Instant::now() < self.next_beat {
+            return Ok(());
+        }
+        self.next_beat = Instant::now() + self.heartbeat;
+        let may_reclaim = self
+            .reaching_since
+            .is_some_and(|since| since.elapsed() >= self.worker.lease);
+        let running = self.running.values().map(String::as_str);
+        match self
+            .lease
+            .beat(&mut self.connection, running, may_reclaim)
+            .await
+        {
+            Ok(Beat::Alive { reclaimed, strays }) => {
+                self.reached();
+                if reclaimed > 0 {
+                    warn!(
+                        jobs = reclaimed,
+                        "clerk webhook queue: jobs of a worker that stopped beating for longer than \
+                         the lease go back to the queue (they ran part-way and run again)"
+                    );
+                }
+                if strays > 0 {
+                    debug!(
+                        jobs = strays,
+                        "clerk webhook queue: unstarted jobs given back"
+                    );
+                }
+            }
+            Ok(Beat::Unregistered) => {
+                self.lost_registration();
+                self.register().await?;
+            }
+            Err(err) => self.unreachable(&err),
+        }
+        Ok(())
+    }
+
+    /// Stops taking jobs, lets the running ones finish within the grace period (still beating, so
+    /// that nobody takes them over), then gives back the rest and leaves.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    async fn stop(mut self) -> Result<(), QueueError> {
+        info!(
+            worker = self.lease.name(),
+            running = self.jobs.len(),
+            grace = ?self.worker.grace,
+            "clerk webhook queue worker stopping: finishing its running jobs"
+        );
+        let deadline = Instant::now() + self.worker.grace;
+        while !self.jobs.is_empty() {
+            let wake = self.next_beat.min(deadline);
+            tokio::select! {
+                Some(joined) = self.jobs.join_next_with_id() => self.joined(joined),
+                () = tokio::time::sleep_until(wake.into()) => {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+            self.beat_if_due().await?;
+        }
+        let cancelled = self.jobs.len();
+        self.jobs.shutdown().await;
+        let mut given_back = None;
+        for _ in 0..3 {
+            match self.lease.leave(&mut self.connection).await {
+                Ok(count) => {
+                    given_back = Some(count);
+                    break;
+                }
+                Err(err) => {
+                    self.unreachable(&err);
+                    tokio::time::sleep(self.worker.poll_interval).await;
+                }
+            }
+        }
+        match given_back {
+            Some(count) if cancelled > 0 => warn!(
+                worker = self.lease.name(),
+                cancelled,
+                given_back = count,
+                "clerk webhook queue worker stopped; jobs still running after the grace period \
+                 were cancelled and go back to the queue"
+            ),
+            Some(_) => info!(
+                worker = self.lease.name(),
+                "clerk webhook queue worker stopped"
+            ),
+            None => error!(
+                worker = self.lease.name(),
+                cancelled,
+                "clerk webhook queue worker stopped without reaching Redis; its unfinished jobs \
+                 run again once its lease expires"
+            ),
+        }
+        Ok(())
+    }
+
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn reached(&mut self) {
+        self.worker.health.beat();
+        self.reaching_since.get_or_insert_with(Instant::now);
+        if let Some(since) = self.outage.take() {
+            info!(
+                worker = self.lease.name(),
+                after = ?since.elapsed(),
+                "clerk webhook queue worker reaches Redis again"
+            );
+        }
+    }
+
+    fn unreachable(&mut self, err: &redis::RedisError) {
+        self.reaching_since = None;
+        if self.outage.is_none() {
+            self.outage = Some(Instant::now());
+            self.worker.health.outage(err.to_string());
+            error!(
+                worker = self.lease.name(),
+                error = %err,
+                "clerk webhook queue worker cannot reach Redis; retrying (finished jobs are \
+                 recorded once it is back)"
+            );
+        }
+    }
+
+    fn lost_registration(&self) {
+        error!(
+            worker = self.lease.name(),
+            "clerk webhook queue worker missed its heartbeats for longer than the lease and was \
+             taken over: registering again (its running jobs may run twice)"
+        );
+    }
+}
+
+/// One job: the handler in a task of its own (a panic is a failure, and cancelling the job
+/// cancels the handler), then its record, retried until Redis takes it.
+async fn run_job<H, Fut, E>(
+    job: TakenJob,
+    handler: Arc<H>,
+    lease: Arc<Lease>,
+    mut connection: ConnectionManager,
+    retry: RetryPolicy,
+    health: WorkerHealth,
+) where
+    H: Fn(QueuedDelivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError> + Send + 'static,
+{
+    let (svix_id, ran) = match serde_json::from_slice::<QueuedDelivery>(&job.data) {
+        Ok(delivery) => {
+            let svix_id = delivery.id.clone();
+            let handle = tokio::spawn(handler(delivery));
+            let _cancel = CancelOnDrop(handle.abort_handle());
+            let ran = match handle.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => {
+                    let err: BoxError = err.into();
+                    Err((err.to_string(), err.downcast_ref::<Abort>().is_none()))
+                }
+                Err(err) if err.is_panic() => Err(("the handler panicked".to_owned(), true)),
+                Err(_) => Err(("the handler was cancelled".to_owned(), true)),
+            };
+            (Some(svix_id), ran)
+        }
+        // Not a job of ours: no run can read it, so it is not retried.
+        Err(err) => (
+            None,
+            Err((format!("the job is not a delivery: {err}"), false)),
+        ),
+    };
+    let (outcome, result) = match &ran {
+        Ok(()) => (Outcome::Done, r#"{"Ok":null}"#.to_owned()),
+        Err((error, retriable)) => {
+            let pause = retriable
+                .then(|| retry.after_failure(job.attempt, random_u64()))
+                .flatten();
+            log_failure(svix_id.as_deref(), &job, error, pause);
+            let outcome = match pause {
+                Some(pause) => Outcome::Retry(pause),
+                None if *retriable => Outcome::Dead,
+                None => Outcome::Killed,
+            };
+            (outcome, serde_json::json!({ "Err": error }).to_string())
+        }
+    };
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match lease
+            .finish(&mut connection, &job.task_id, job.attempt, outcome, &result)
+            .await
+        {
+            Ok(Finished::Recorded) => return,
+            Ok(Finished::LeaseLost) => {
+                health.lost_lease();
+                warn!(
+                    svix_id,
+                    task_id = job.task_id,
+                    "clerk webhook job finished after its worker's lease was lost; another worker \
+                     ran it too"
+                );
+                return;
+            }
+            Err(_) => {
+                // The worker logs the outage; the job keeps its slot until its record is in.
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2).min(MAX_RECORD_PAUSE);
+            }
+        }
+    }
+}
+
+struct CancelOnDrop(AbortHandle);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-fn log_restart(error: &str, wait: Duration) {
-    error!(
-        %error,
-        restart_in = ?wait,
-        "clerk webhook queue worker stopped; building it again (check that Redis is reachable)"
-    );
+fn log_failure(svix_id: Option<&str>, job: &TakenJob, error: &str, retry_in: Option<Duration>) {
+    match retry_in {
+        Some(pause) => warn!(
+            svix_id,
+            task_id = job.task_id,
+            attempt = job.attempt,
+            %error,
+            retry_in = ?pause,
+            "clerk webhook job failed; it will run again"
+        ),
+        None => error!(
+            svix_id,
+            task_id = job.task_id,
+            attempt = job.attempt,
+            %error,
+            "clerk webhook job failed for the last time; it is dead (see `clerk-webhooks queue dead`)"
+        ),
+    }
+}
+
+/// A name unique to this process: the host, the process id and a random part.
+fn default_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "worker".to_owned());
+    format!("{host}-{}-{:08x}", std::process::id(), random_u64() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_differ_within_one_process() {
+        let (first, second) = (default_name(), default_name());
+        assert_ne!(first, second);
+        assert!(first.contains(&std::process::id().to_string()));
+    }
 }

@@ -24,21 +24,26 @@ impl RedisServer {
     /// Starts a server on `port` that keeps its data in `dir` (an append-only file synced on every
     /// write), so a restart on the same `dir` loses nothing that was acknowledged.
     pub fn start_durable_on(port: u16, dir: &std::path::Path) -> Self {
-        Self::start_with(port, Some(dir))
+        Self::start_with(port, Some((dir, "always")))
     }
 
-    fn start_with(port: u16, dir: Option<&std::path::Path>) -> Self {
-        let persistence: Vec<String> = match dir {
+    /// Starts a server with its append-only file in `dir`, flushed as `appendfsync` says.
+    pub fn start_with_fsync(dir: &std::path::Path, appendfsync: &str) -> Self {
+        Self::start_with(free_port(), Some((dir, appendfsync)))
+    }
+
+    fn start_with(port: u16, aof: Option<(&std::path::Path, &str)>) -> Self {
+        let persistence: Vec<String> = match aof {
             None => ["--save", "", "--appendonly", "no"]
                 .map(String::from)
                 .to_vec(),
-            Some(dir) => vec![
+            Some((dir, appendfsync)) => vec![
                 "--save".into(),
                 "".into(),
                 "--appendonly".into(),
                 "yes".into(),
                 "--appendfsync".into(),
-                "always".into(),
+                appendfsync.into(),
                 "--dir".into(),
                 dir.display().to_string(),
             ],
@@ -88,6 +93,15 @@ impl RedisServer {
         assert!(status.success(), "kill -{name} failed");
     }
 
+    /// A graceful stop (`SIGTERM`, as a managed service's maintenance restart sends it): Redis
+    /// flushes its append-only file and exits; returns the port once it has.
+    pub fn terminate(mut self) -> u16 {
+        self.signal("TERM");
+        let _ = self.child.wait();
+        self.port
+    }
+
+    /// `kill -9`: returns the port once the process is gone.
     pub fn stop(mut self) -> u16 {
         let _ = self.child.kill();
         let _ = self.child.wait();
