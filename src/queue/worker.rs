@@ -557,22 +557,23 @@ impl Drop for CancelOnDrop {
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_failure(svix_id: Option<&str>, job: &TakenJob, error: &str, retry_in: Option<Duration>) {
-    match retry_in {
-        Some(pause) => warn!(
+    if let Some(pause) = retry_in {
+        warn!(
             svix_id,
             task_id = job.task_id,
             attempt = job.attempt,
             %error,
             retry_in = ?pause,
             "clerk webhook job failed; it will run again"
-        ),
-        None => error!(
+        );
+    } else {
+        error!(
             svix_id,
             task_id = job.task_id,
             attempt = job.attempt,
             %error,
             "clerk webhook job failed for the last time; it is dead (see `clerk-webhooks queue dead`)"
-        ),
+        );
     }
 }
 
