@@ -8,7 +8,8 @@
 //! - [`event`]: the data types of Clerk's events;
 //! - [`layer`]: the service, its bodies, its future and its rejections;
 //! - [`dedupe`]: processing each delivery once;
-//! - `queue` (cargo feature `queue`): verified deliveries handed to a durable apalis-redis queue;
+//! - `queue` (cargo feature `queue`): verified deliveries handed to a durable Redis queue and its
+//!   workers;
 //! - `sync` (cargo features `postgres`, `sqlite`): deliveries into the app's database, exactly once
 //!   and in order, and a ready mirror of users, organizations and memberships;
 //! - `testing` (cargo feature `test-util`): signed requests and sample bodies for your tests.

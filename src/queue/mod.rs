@@ -1,5 +1,6 @@
 //! Answer fast, process later (cargo feature `queue`): verified deliveries handed to a durable
-//! [apalis-redis](https://docs.rs/apalis-redis) queue, answered 2xx only once the job is stored.
+//! queue in Redis, answered 2xx only once the job is stored, and workers that run each job once on
+//! any number of replicas.
 //!
 //! Clerk's guides say it for every real app: verify, answer at once, and do the slow work (database
 //! sync, emails, third-party calls) in a background job, because a slow answer times out and Svix
@@ -18,18 +19,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! A worker consumes [`QueuedDelivery`] jobs with apalis (see the `queue_worker` example) and gets
-//! the typed event from [`QueuedDelivery::event`].
+//! A [`Worker`] runs your handler on each [`QueuedDelivery`] (see the `queue_worker` example), which
+//! gets the typed event from [`QueuedDelivery::event`]; its docs say what runs once and what at
+//! least once.
 //!
 //! - **Nothing is lost**: the job holds the `svix-id`, the timestamp and the verified body as sent,
 //!   so a field Clerk adds after this version reaches the worker; a `ClerkEvent` would keep only
 //!   what the model knows.
 //! - **Durable before 2xx**: the answer is `200` only once Redis has the job; if Redis cannot take
 //!   it the answer is `503 queue_unavailable` with `Retry-After`, and Svix delivers again later.
-//! - **One job per delivery**: the delivery's [`key`](crate::Delivery::key) (endpoint and `svix-id`) is
-//!   the job's idempotency key, so a Svix retry, a dashboard replay or the same delivery reaching
-//!   two instances adds no second job. The key is kept for [`DEFAULT_IDEMPOTENCY_TTL`] (longer
-//!   than Svix retries).
+//! - **One job per delivery**: the delivery's [`key`](crate::Delivery::key) (endpoint and `svix-id`)
+//!   names its job for as long as the job exists, so a Svix retry, a dashboard replay or the same
+//!   delivery reaching two instances adds no second job.
 //! - **One queue per endpoint**: each endpoint's jobs go to a queue of the name the route and its
 //!   workers are given, so two apps or environments sharing one Redis neither drop nor run each
 //!   other's deliveries. Choose a stable name: the secret's fingerprint
@@ -38,7 +39,8 @@
 //!
 //! The module, in the order a delivery goes through it: [`ConnectOptions`] (how the route and the
 //! workers reach Redis, and the durability check), [`DeliveryQueue`] (the route's service),
-//! [`QueuedDelivery`] (the job).
+//! [`QueuedDelivery`] (the job), [`Worker`] (runs it, with a [`RetryPolicy`]), and the recovery
+//! functions for operators ([`dead_jobs`], [`requeue_dead`], [`sweep_done`]).
 
 mod connection;
 mod health;
@@ -63,10 +65,10 @@ pub use self::retry::{Abort, InvalidRetryPolicy, RetryPolicy, DEFAULT_RETRIES};
 pub use self::service::{DeliveryQueue, ResponseFuture};
 pub use self::worker::{Worker, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SHUTDOWN_GRACE};
 
-/// How long a delivery's `svix-id` keeps a second job out: the window in which
-/// [`DedupeLayer`](crate::dedupe::DedupeLayer) remembers a processed id
-/// ([`DEFAULT_RETENTION`](crate::dedupe::DEFAULT_RETENTION), 3 days), longer than Svix's retry
-/// schedule (about 28 hours) with room for manual replays soon after.
+/// How long apalis-redis' own idempotency key of a delivery lives, for tools that read apalis-redis'
+/// layout: the window in which [`DedupeLayer`](crate::dedupe::DedupeLayer) remembers a processed
+/// id ([`DEFAULT_RETENTION`](crate::dedupe::DEFAULT_RETENTION), 3 days). The queue itself keeps a
+/// second job out for as long as the delivery's job exists (until [`sweep_done`]).
 pub const DEFAULT_IDEMPOTENCY_TTL: Duration = crate::dedupe::DEFAULT_RETENTION;
 
 /// The environment variable that names an app's queue by convention: the `queue_worker` example

@@ -21,9 +21,9 @@ use redis::Script;
 use super::connection::{queue_config, QueueError};
 use super::job::QueuedDelivery;
 
-/// How long [`sweep_done`] keeps a finished job by default: 7 days, longer than the idempotency key
-/// ([`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 3 days), so a finished job can be
-/// looked at for a week and a replay within the key's life is still answered "done" from it.
+/// How long [`sweep_done`] keeps a finished job by default: 7 days, so a finished job can be looked
+/// at for a week and a replay meanwhile is answered "done" from it. (A replay after the sweep is a
+/// new job: a delivery replayed by hand weeks later runs again.)
 pub const DEFAULT_DONE_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// What [`enqueue`] did with a delivery: the queue route says it in its answer, so a replay from

@@ -69,7 +69,7 @@ impl<DB: SyncDatabase> Mirror<DB> {
     /// use clerk_webhooks::queue::QueuedDelivery;
     /// use clerk_webhooks::sync::{Mirror, SyncDatabase, SyncError, Synced};
     ///
-    /// /// An apalis job function: an error fails the job, and apalis retries it.
+    /// /// A `queue::Worker` handler's work: an error fails the job, and the worker retries it.
     /// async fn sync_job<DB: SyncDatabase>(job: QueuedDelivery, mirror: &Mirror<DB>) -> Result<Synced, SyncError> {
     ///     mirror.apply(&job.delivery(), job.body.as_bytes()).await
     /// }
