@@ -19,6 +19,9 @@ pub(crate) const DEDUPE: &str = "clerk_webhooks_dedupe_total";
 /// What `DeliveryQueue` did with each verified delivery, by outcome.
 #[cfg(feature = "queue")]
 pub(crate) const QUEUE: &str = "clerk_webhooks_queue_total";
+/// How each job a `queue::Worker` ran ended, by outcome.
+#[cfg(feature = "queue")]
+pub(crate) const JOBS: &str = "clerk_webhooks_queue_jobs_total";
 /// 1 while every delivery for a while has been refused for the same reason (label `code`).
 pub(crate) const FAILING: &str = "clerk_webhooks_failing";
 
@@ -62,6 +65,11 @@ mod record {
         metrics::counter!(super::QUEUE, "outcome" => outcome).increment(1);
     }
 
+    #[cfg(feature = "queue")]
+    pub(crate) fn job(outcome: &'static str) {
+        metrics::counter!(super::JOBS, "outcome" => outcome).increment(1);
+    }
+
     pub(crate) fn failing(code: &'static str, on: bool) {
         metrics::gauge!(super::FAILING, "code" => code).set(if on { 1.0 } else { 0.0 });
     }
@@ -77,6 +85,8 @@ mod record {
     pub(crate) fn dedupe(_outcome: &'static str) {}
     #[cfg(feature = "queue")]
     pub(crate) fn queue(_outcome: &'static str) {}
+    #[cfg(feature = "queue")]
+    pub(crate) fn job(_outcome: &'static str) {}
     pub(crate) fn failing(_code: &'static str, _on: bool) {}
 }
 

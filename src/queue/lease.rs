@@ -92,6 +92,18 @@ pub(super) struct Lease {
     dead: String,
 }
 
+impl Outcome {
+    /// The metric's label.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Retry(_) => "retry",
+            Self::Dead => "dead",
+            Self::Killed => "killed",
+        }
+    }
+}
+
 impl Lease {
     pub(super) fn new(config: &QueueConfig, name: &str, lease: Duration) -> Self {
         Self {
@@ -217,11 +229,9 @@ impl Lease {
     where
         C: ConnectionLike + Send,
     {
-        let (kind, delay) = match outcome {
-            Outcome::Done => ("done", 0.0),
-            Outcome::Retry(delay) => ("retry", delay.as_secs_f64()),
-            Outcome::Dead => ("dead", 0.0),
-            Outcome::Killed => ("killed", 0.0),
+        let delay = match outcome {
+            Outcome::Retry(delay) => delay.as_secs_f64(),
+            _ => 0.0,
         };
         let recorded: i64 = FINISH
             .key(&self.inflight)
@@ -233,7 +243,7 @@ impl Lease {
             .arg(&self.name)
             .arg(task_id)
             .arg(attempt)
-            .arg(kind)
+            .arg(outcome.as_str())
             .arg(result)
             .arg(delay)
             .invoke_async(connection)

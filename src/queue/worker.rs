@@ -17,7 +17,7 @@ use super::job::QueuedDelivery;
 use super::lease::{Beat, Finished, Lease, Outcome, Take, TakenJob};
 use super::random_u64;
 use super::retry::{Abort, RetryPolicy};
-use crate::BoxError;
+use crate::{metrics, BoxError};
 
 /// How many jobs a worker runs at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -527,8 +527,12 @@ async fn run_job<H, Fut, E>(
             .finish(&mut connection, &job.task_id, job.attempt, outcome, &result)
             .await
         {
-            Ok(Finished::Recorded) => return,
+            Ok(Finished::Recorded) => {
+                metrics::job(outcome.as_str());
+                return;
+            }
             Ok(Finished::LeaseLost) => {
+                metrics::job("lease_lost");
                 health.lost_lease();
                 warn!(
                     svix_id,
