@@ -4,6 +4,8 @@
 #![cfg(feature = "queue")]
 
 mod common;
+#[path = "common/examples.rs"]
+mod examples;
 #[path = "common/queue_worker.rs"]
 mod queue_worker;
 #[path = "common/redis_server.rs"]
@@ -1156,5 +1158,108 @@ async fn a_redis_that_flushes_nothing_is_refused_and_the_check_is_repeated() {
         .await
         .unwrap();
     assert_eq!(jobs, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 29, "Done means": five processes of the README's worker (the `queue_worker` example, with
+/// default settings) started 250 ms apart against one queue, one of them stopped with SIGTERM and
+/// replaced mid-run, as a rolling deploy does: each delivery is processed by exactly one process,
+/// once, and the stopped one exits cleanly. (The 8-second jobs of the issue are in
+/// `replicas_and_a_rolling_deploy_run_every_job_once`, in one process: the example's jobs are
+/// instant.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_processes_of_the_example_worker_process_each_delivery_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let executable = examples::example("queue_worker", &["--features", "queue"]);
+    let dir = std::env::temp_dir().join(format!("clerk-webhooks-replicas-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = RedisServer::start_durable_on(free_port(), &dir);
+    let queue_name = "replicas";
+    let printed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let start = |printed: Arc<Mutex<Vec<String>>>| {
+        let mut child = Command::new(&executable)
+            .env("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
+            .env("REDIS_URL", server.url())
+            .env("CLERK_WEBHOOK_QUEUE", queue_name)
+            .env("PORT", free_port().to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                printed.lock().unwrap().push(line);
+            }
+        });
+        examples::Running(child)
+    };
+    let mut processes = Vec::new();
+    for _ in 0..5 {
+        processes.push(start(printed.clone()));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let until_listening = |count: usize| {
+        let printed = printed.clone();
+        move || {
+            let lines = printed.lock().unwrap();
+            lines
+                .iter()
+                .filter(|line| line.starts_with("listening"))
+                .count()
+                >= count
+        }
+    };
+    until("five processes listening", until_listening(5)).await;
+
+    let layer = ClerkWebhookLayer::new(verifier()).verify_only();
+    let queue = DeliveryQueue::connect(server.url().as_str(), queue_name)
+        .await
+        .unwrap();
+    let app = Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer));
+    let processed = |printed: &Arc<Mutex<Vec<String>>>, id: &str| {
+        let marker = format!("[{id}] upsert user");
+        let lines = printed.lock().unwrap();
+        lines
+            .iter()
+            .filter(|line| line.starts_with(&marker))
+            .count()
+    };
+    for n in 0..20 {
+        deliver_until_accepted(&app, &format!("msg_first_{n}"), &body(n)).await;
+    }
+    until("the first 20 processed", || {
+        (0..20).all(|n| processed(&printed, &format!("msg_first_{n}")) > 0)
+    })
+    .await;
+
+    // The rolling deploy: SIGTERM to the first process, which exits cleanly; a new one starts.
+    let mut old = processes.remove(0);
+    let status = Command::new("kill")
+        .args(["-TERM", &old.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = old.0.wait().unwrap();
+    assert!(exit.success(), "the stopped worker exits cleanly: {exit}");
+    processes.push(start(printed.clone()));
+    until("the replacement listening", until_listening(6)).await;
+    for n in 0..20 {
+        deliver_until_accepted(&app, &format!("msg_second_{n}"), &body(n)).await;
+    }
+    until("the second 20 processed", || {
+        (0..20).all(|n| processed(&printed, &format!("msg_second_{n}")) > 0)
+    })
+    .await;
+    drop(processes);
+    for round in ["first", "second"] {
+        for n in 0..20 {
+            let id = format!("msg_{round}_{n}");
+            assert_eq!(processed(&printed, &id), 1, "{id}");
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
