@@ -17,21 +17,20 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::routing::post_service;
 use axum::Router;
-use clerk_webhooks::queue::{DeliveryQueue, QueuedDelivery, Worker, QUEUE_ENV_VAR};
+use clerk_webhooks::queue::{Abort, DeliveryQueue, QueuedDelivery, Worker, QUEUE_ENV_VAR};
 use clerk_webhooks::{BoxError, ClerkEvent, ClerkWebhookLayer};
 use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
-/// The slow work. An `Err` is retried with exponential backoff (for about 30 hours); a delivery this version of the
-/// model cannot read is not retried (it never will be readable) but kept in `job.body`.
+/// The slow work. An `Err` is retried with exponential backoff (for about 30 hours); a delivery
+/// this version of the model cannot read is not retried (it never will be readable): an `Abort`
+/// makes its job dead at once, listed by `clerk-webhooks queue dead` and re-queued once an
+/// upgrade can read it.
 async fn process(job: QueuedDelivery) -> Result<(), BoxError> {
-    let event = match job.event() {
-        Ok(parsed) => parsed.event,
-        Err(err) => {
-            tracing::error!(svix_id = job.id, %err, "cannot read this delivery; body kept in the job");
-            return Ok(());
-        }
-    };
+    let event = job
+        .event()
+        .map_err(|err| Abort::new(err.to_string()))?
+        .event;
     match event {
         ClerkEvent::UserCreated(user) | ClerkEvent::UserUpdated(user) => {
             // Upsert keyed on the user id, newest `updated_at` wins: safe to run twice.
