@@ -740,7 +740,7 @@ async fn a_name_held_by_a_live_worker_is_refused() {
     })
     .await;
     let second = start_worker_with(&server.url(), verifier().endpoint(), &effects, named).await;
-    let err = second.stop().await.unwrap_err();
+    let err = second.returned().await.unwrap_err();
     assert!(
         matches!(&err, QueueError::WorkerNameInUse { name } if name == "clerk-worker-1"),
         "{err}"
@@ -1262,4 +1262,107 @@ async fn five_processes_of_the_example_worker_process_each_delivery_once() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (review of issue 29's worker): a handler that panicked while building its future
+/// (before any `.await`) took the job's whole task down; the job went back as a stray on the next
+/// heartbeat and ran forever, its retries never counted. It is a failure like any other: retried,
+/// then dead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_panics_at_once_is_retried_then_dead() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let app = app(&url).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let panicking = {
+        let calls = calls.clone();
+        move |_job: QueuedDelivery| -> std::future::Ready<Result<(), BoxError>> {
+            calls.fetch_add(1, Ordering::SeqCst);
+            panic!("a handler that panics before returning its future");
+        }
+    };
+    let worker = Worker::connect(url.as_str(), verifier().endpoint())
+        .await
+        .unwrap()
+        .retry(quick_retries(1))
+        .lease(Duration::from_secs(1))
+        .poll_interval(Duration::from_millis(20));
+    let worker = RunningWorker::start(worker, panicking);
+    assert_eq!(
+        deliver(&app, "msg_panics", &body(1)).await.0,
+        StatusCode::OK
+    );
+    let mut redis = ConnectOptions::new(&url).connect().await.unwrap();
+    let task = task_of(&mut redis, "msg_panics").await;
+    let dead_set = queue_config(verifier().endpoint()).dead_jobs_set();
+    let started = Instant::now();
+    loop {
+        let dead: bool = redis::cmd("SISMEMBER")
+            .arg(&dead_set)
+            .arg(&task)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if dead {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never dead");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Heartbeats go on (a lease of 1 s beats every 100 ms): a stray would be given back now.
+    worker.stop().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one run and one retry");
+}
+
+/// Regression (review of issue 29's worker): with Redis frozen (SIGSTOP) for longer than the
+/// lease, the first heartbeat to run after the thaw judged every other worker dead, since their
+/// own heartbeats were still waiting behind it, and handed their running jobs to others: a job ran
+/// on two live workers. Whether a worker has beaten steadily is now judged by Redis' clock, so a
+/// freeze everyone shared reclaims nobody; and the takes that waited out the freeze in Redis and
+/// came back as strays do not count as attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_reclaims_no_live_worker() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let app = app(&url).await;
+    let effects = Effects::default();
+    *effects.effect_time.lock().unwrap() = Duration::from_secs(4);
+    let short_lease = |worker: Worker| worker.lease(Duration::from_secs(2)).concurrency(2);
+    let endpoint = verifier().endpoint().to_owned();
+    let workers = [
+        start_worker_with(&url, &endpoint, &effects, short_lease).await,
+        start_worker_with(&url, &endpoint, &effects, short_lease).await,
+    ];
+    for n in 0..6 {
+        assert_eq!(
+            deliver(&app, &format!("msg_{n}"), &body(n)).await.0,
+            StatusCode::OK
+        );
+    }
+    until("four jobs run", || {
+        effects.running.load(Ordering::SeqCst) == 4
+    })
+    .await;
+    server.freeze();
+    // Longer than the lease: every heartbeat is stale by the time Redis answers again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    server.thaw();
+    effects.wait_for(6).await;
+    assert!(effects.repeated().is_empty(), "{:?}", effects.repeated());
+    for worker in workers {
+        assert_eq!(worker.health.lost_leases(), 0);
+        worker.stop().await.unwrap();
+    }
+    let mut redis = ConnectOptions::new(&url).connect().await.unwrap();
+    let config = queue_config(&endpoint);
+    for n in 0..6 {
+        let task = task_of(&mut redis, &format!("msg_{n}")).await;
+        let attempts: u32 = redis::cmd("HGET")
+            .arg(format!("{}:{task}", config.job_meta_hash()))
+            .arg("attempts")
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(attempts, 1, "msg_{n}: only the run counts");
+    }
 }

@@ -123,8 +123,9 @@ impl ConnectOptions {
 
     /// Refuses (or, when allowed, warns about) a Redis that can lose a job it acknowledged: one
     /// without the append-only file (`appendonly no`: a restart loses everything since the last
-    /// snapshot), or one that leaves flushing it to the operating system (`appendfsync no`: a host
-    /// crash loses up to about 30 seconds of jobs). `appendfsync everysec` (Redis' default) loses
+    /// snapshot), one that leaves flushing it to the operating system (`appendfsync no`: a host
+    /// crash loses up to about 30 seconds of jobs), or one that evicts any key under memory
+    /// pressure (`maxmemory-policy allkeys-*`: jobs themselves can go). `appendfsync everysec` (Redis' default) loses
     /// at most the last second on a host crash, never on a restart or a crash of Redis alone;
     /// `always` loses nothing.
     ///
@@ -136,15 +137,32 @@ impl ConnectOptions {
         &self,
         connection: &mut ConnectionManager,
     ) -> Result<(), QueueError> {
-        let reply: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
+        // Two readings: `CONFIG GET` takes one pattern before Redis 7.
+        let reply: redis::RedisResult<(Vec<String>, Vec<String>)> = redis::pipe()
+            .cmd("CONFIG")
             .arg("GET")
             .arg("append*")
+            .cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
             .query_async(connection)
             .await;
         let pairs = match reply {
-            Ok(pairs) => pairs,
-            // Redis could not be reached or answer: not a question of its configuration.
-            Err(err) if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() => {
+            Ok((append, eviction)) => [append, eviction].concat(),
+            // Redis could not answer now (unreachable, loading its data, busy with a script): not
+            // a question of its configuration.
+            Err(err)
+                if err.is_io_error()
+                    || err.is_timeout()
+                    || err.is_connection_dropped()
+                    || matches!(
+                        err.kind(),
+                        redis::ErrorKind::Server(
+                            redis::ServerErrorKind::BusyLoading | redis::ServerErrorKind::TryAgain
+                        )
+                    )
+                    || err.code() == Some("BUSY") =>
+            {
                 return Err(QueueError::Redis(err));
             }
             // Redis refused the command (CONFIG disabled, an ACL): taken on trust, with a warning.
@@ -164,7 +182,13 @@ impl ConnectOptions {
                 format!("appendonly {appendonly}")
             }
             (Some(_), Some(fsync)) if fsync == "no" => "appendfsync no".to_owned(),
-            (Some(_), Some(_)) => return Ok(()),
+            // Under memory pressure, an `allkeys-*` policy evicts jobs themselves.
+            (Some(_), Some(_)) => match setting("maxmemory-policy") {
+                Some(policy) if policy.starts_with("allkeys") => {
+                    format!("maxmemory-policy {policy}")
+                }
+                _ => return Ok(()),
+            },
             // A Redis that filters what CONFIG shows (some managed services) answers nothing.
             _ => {
                 log_unchecked("CONFIG GET append* did not answer both settings");
@@ -286,16 +310,17 @@ pub enum QueueError {
     /// The URL is malformed, or Redis could not be reached or answered with an error.
     #[error("the queue's Redis failed: {0}")]
     Redis(#[from] redis::RedisError),
-    /// Redis runs without its append-only file, or without flushing it, so it can lose jobs
-    /// already answered `200`.
+    /// Redis runs without its append-only file, without flushing it, or evicting any key, so it
+    /// can lose jobs already answered `200`.
     #[error(
-        "the queue's Redis runs with {setting}: a job answered 200 could be lost if Redis or its \
-         host restarted, and Svix would never send the delivery again. Set `appendonly yes` and \
-         `appendfsync everysec` (or `always`) in redis.conf or with CONFIG SET, or call \
-         ConnectOptions::allow_non_durable for development"
+        "the queue's Redis runs with {setting}: a job answered 200 could be lost, and Svix would \
+         never send the delivery again. Set `appendonly yes`, `appendfsync everysec` (or \
+         `always`) and a `maxmemory-policy` of `noeviction` or `volatile-*` in redis.conf or with \
+         CONFIG SET, or call ConnectOptions::allow_non_durable for development"
     )]
     NotDurable {
-        /// The setting Redis reported (`appendonly no`, `appendfsync no`).
+        /// The setting Redis reported (`appendonly no`, `appendfsync no`,
+        /// `maxmemory-policy allkeys-lru`, ...).
         setting: String,
     },
     /// Another live worker holds this worker's name (its heartbeat is fresher than the lease):

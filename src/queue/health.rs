@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// use clerk_webhooks::queue::{Worker, WorkerHealth};
 ///
 /// fn healthy(worker: &WorkerHealth) -> bool {
-///     // The worker beats every second: ten missed beats mean trouble.
+///     // With the default lease the worker beats every second: ten missed beats mean trouble.
 ///     worker.beat_within(Duration::from_secs(10))
 /// }
 ///

@@ -5,20 +5,21 @@
 //! earlier version, and tools that read apalis-redis' layout, keep working. What differs from an
 //! apalis-redis worker is what makes the queue's promises hold on real deployments:
 //!
-//! - **Time is Redis' own** (`TIME` inside each script): replicas on hosts whose clocks disagree
-//!   agree on whose heartbeat is stale.
-//! - **A name is held, not shared**: a registration is refused while the name's heartbeat is
-//!   fresher than the lease, and a heartbeat or take that finds its registration gone says so
-//!   instead of working on.
-//! - **A worker is reclaimed only by a worker that has itself been reaching Redis for a whole
-//!   lease** (the caller decides, and says so with `may_reclaim`): after a Redis restart every
-//!   heartbeat is old, and nobody's jobs are taken from them before they could beat again.
-//! - **Finishing is one idempotent script, awaited before the slot takes another job**: a finished
-//!   job's completion is in Redis before the next job starts, a retried finish whose first answer
-//!   was lost is recognised (`finished_by`), and a finish that lost its lease still wins if the
-//!   job has not been taken again.
-//! - **Strays go back**: a job this worker holds in Redis but does not run (a take whose answer
-//!   was lost) is put back on the list by the next heartbeat.
+//! - **Time is Redis' own** (`TIME` inside each script): replicas on hosts whose clocks disagree,
+//!   and commands that wait in a frozen Redis, agree on whose heartbeat is stale.
+//! - **A name is held, not shared**: a registration carries the process' own token; it is refused
+//!   while another token's heartbeat is fresher than the lease, and a heartbeat or take that finds
+//!   its registration gone (or someone else's) says so instead of working on. Registering twice
+//!   with one token (a retry whose first answer was lost) is harmless.
+//! - **A worker is reclaimed only by a worker that has itself beaten steadily for a whole lease**,
+//!   judged by Redis' clock (`{workers}:alive`): after a Redis restart or freeze every heartbeat is
+//!   old, and nobody's jobs are taken from them before they could beat again.
+//! - **Each take is a lease of its own** (`lease` in the job's metadata, from a counter that never
+//!   goes back): finishing checks it, so a finish retried after its answer was lost is recognised
+//!   (`finished_by`), one that belongs to an earlier take changes nothing, and one whose job was
+//!   given back but not taken again still wins.
+//! - **Strays go back unrun**: a job this worker holds in Redis but does not run (a take whose
+//!   answer was lost) is put back on the list by the next heartbeat, its attempt not counted.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -27,20 +28,24 @@ use apalis_redis::Config as QueueConfig;
 use redis::aio::ConnectionLike;
 use redis::Script;
 
-/// A job this worker took: its task id, the job's JSON, and which attempt this is (1 for the
-/// first run).
+/// A job this worker took: its task id, the job's JSON, which attempt this is (1 for the first
+/// run), and the lease its finish must show.
 #[derive(Debug)]
 pub(super) struct TakenJob {
     pub(super) task_id: String,
     pub(super) data: Vec<u8>,
     pub(super) attempt: u32,
+    pub(super) lease: String,
 }
 
 /// What a take found.
 #[derive(Debug)]
 pub(super) enum Take {
     Job(TakenJob),
+    /// Nothing to run now.
     Empty,
+    /// Only ids of jobs already finished or deleted were found: look again at once.
+    Skipped,
     /// This worker's registration is gone (it was reclaimed): register again before taking.
     Unregistered,
 }
@@ -55,13 +60,28 @@ pub(super) enum Outcome {
     Dead,
     /// Failed in a way no retry can fix ([`Abort`](super::Abort)): the dead set at once.
     Killed,
+    /// Cancelled by a stop: back on the list for another worker.
+    Released,
+}
+
+impl Outcome {
+    /// The word the finish script and the metric use.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Retry(_) => "retry",
+            Self::Dead => "dead",
+            Self::Killed => "killed",
+            Self::Released => "released",
+        }
+    }
 }
 
 /// What a finish did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Finished {
     Recorded,
-    /// The job had been taken from this worker and taken again by another: that run decides.
+    /// The job is another take's now (another worker's, or a replay's): that one decides.
     LeaseLost,
 }
 
@@ -76,10 +96,11 @@ pub(super) enum Beat {
     Unregistered,
 }
 
-/// The keys of one queue and the name of one worker.
+/// The keys of one queue, and the name and token of one worker.
 #[derive(Debug, Clone)]
 pub(super) struct Lease {
     name: String,
+    token: String,
     lease: Duration,
     workers: String,
     inflight: String,
@@ -92,22 +113,12 @@ pub(super) struct Lease {
     dead: String,
 }
 
-impl Outcome {
-    /// The metric's label.
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Self::Done => "done",
-            Self::Retry(_) => "retry",
-            Self::Dead => "dead",
-            Self::Killed => "killed",
-        }
-    }
-}
-
 impl Lease {
-    pub(super) fn new(config: &QueueConfig, name: &str, lease: Duration) -> Self {
+    /// `token` tells this process' registration of `name` from any other's.
+    pub(super) fn new(config: &QueueConfig, name: &str, token: &str, lease: Duration) -> Self {
         Self {
             name: name.to_owned(),
+            token: token.to_owned(),
             lease,
             workers: config.workers_set(),
             inflight: config.inflight_jobs_set(),
@@ -125,10 +136,26 @@ impl Lease {
         &self.name
     }
 
-    /// Registers the name; `Ok(false)` when another worker holds it (its heartbeat is fresher than
-    /// the lease). The jobs a stale registration of the name holds (this worker's earlier life,
-    /// crashed) go back first, but those it still runs (`running`: registering again after it
-    /// was taken over).
+    /// The common keys and arguments of the registration scripts: KEYS 1 workers, 2 inflight
+    /// prefix, 3 active list, 4 meta prefix, 5 signal list; ARGV 1 name, 2 token, 3 lease.
+    fn invocation(&self, script: &'static Script) -> redis::ScriptInvocation<'static> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(&self.workers)
+            .key(&self.inflight)
+            .key(&self.active)
+            .key(&self.meta)
+            .key(&self.signal)
+            .arg(&self.name)
+            .arg(&self.token)
+            .arg(self.lease.as_secs_f64());
+        invocation
+    }
+
+    /// Registers the name; `Ok(false)` when another process holds it (its heartbeat is fresher
+    /// than the lease). The jobs a stale registration of the name holds (a crashed process) go
+    /// back first, but those this worker still runs (`running`: registering again after it was
+    /// taken over), which it takes back if nobody has taken them since.
     pub(super) async fn register<C>(
         &self,
         connection: &mut C,
@@ -137,15 +164,7 @@ impl Lease {
     where
         C: ConnectionLike + Send,
     {
-        let mut invocation = REGISTER.prepare_invoke();
-        invocation
-            .key(&self.workers)
-            .key(&self.inflight)
-            .key(&self.active)
-            .key(&self.meta)
-            .key(&self.signal)
-            .arg(&self.name)
-            .arg(self.lease.as_secs_f64());
+        let mut invocation = self.invocation(&REGISTER);
         for id in running {
             invocation.arg(id);
         }
@@ -154,27 +173,17 @@ impl Lease {
     }
 
     /// Renews the registration; gives back the jobs this worker holds but does not run
-    /// (`running`: the task ids it runs); when `may_reclaim`, gives back the jobs of workers whose
-    /// heartbeat is older than the lease.
+    /// (`running`: the task ids it runs); and, when this worker has beaten steadily for a whole
+    /// lease, gives back the jobs of workers whose heartbeat is older than the lease.
     pub(super) async fn beat<C>(
         &self,
         connection: &mut C,
         running: impl Iterator<Item = &str>,
-        may_reclaim: bool,
     ) -> redis::RedisResult<Beat>
     where
         C: ConnectionLike + Send,
     {
-        let mut invocation = HEARTBEAT.prepare_invoke();
-        invocation
-            .key(&self.workers)
-            .key(&self.inflight)
-            .key(&self.active)
-            .key(&self.meta)
-            .key(&self.signal)
-            .arg(&self.name)
-            .arg(self.lease.as_secs_f64())
-            .arg(u8::from(may_reclaim));
+        let mut invocation = self.invocation(&HEARTBEAT);
         for id in running {
             invocation.arg(id);
         }
@@ -193,36 +202,33 @@ impl Lease {
     where
         C: ConnectionLike + Send,
     {
-        let reply: (String, String, Vec<u8>, u32) = TAKE
-            .key(&self.workers)
-            .key(&self.inflight)
-            .key(&self.active)
-            .key(&self.meta)
+        let (state, task_id, data, attempt, lease): (String, String, Vec<u8>, u32, String) = self
+            .invocation(&TAKE)
             .key(&self.data)
             .key(&self.scheduled)
             .key(&self.done)
             .key(&self.dead)
-            .arg(&self.name)
             .invoke_async(connection)
             .await?;
-        Ok(match reply {
-            (state, task_id, data, attempt) if state == "job" => Take::Job(TakenJob {
+        Ok(match state.as_str() {
+            "job" => Take::Job(TakenJob {
                 task_id,
                 data,
                 attempt,
+                lease,
             }),
-            (state, ..) if state == "unregistered" => Take::Unregistered,
+            "skipped" => Take::Skipped,
+            "unregistered" => Take::Unregistered,
             _ => Take::Empty,
         })
     }
 
-    /// Records how attempt `attempt` of `task_id` ended. Safe to call again when an answer was
-    /// lost: the second call finds its own record.
+    /// Records how `job` ended. Safe to call again when an answer was lost: the second call finds
+    /// its own record.
     pub(super) async fn finish<C>(
         &self,
         connection: &mut C,
-        task_id: &str,
-        attempt: u32,
+        job: &TakenJob,
         outcome: Outcome,
         result: &str,
     ) -> redis::RedisResult<Finished>
@@ -233,16 +239,13 @@ impl Lease {
             Outcome::Retry(delay) => delay.as_secs_f64(),
             _ => 0.0,
         };
-        let recorded: i64 = FINISH
-            .key(&self.inflight)
-            .key(&self.active)
-            .key(&self.meta)
+        let recorded: i64 = self
+            .invocation(&FINISH)
             .key(&self.done)
             .key(&self.dead)
             .key(&self.scheduled)
-            .arg(&self.name)
-            .arg(task_id)
-            .arg(attempt)
+            .arg(&job.task_id)
+            .arg(&job.lease)
             .arg(outcome.as_str())
             .arg(result)
             .arg(delay)
@@ -256,48 +259,53 @@ impl Lease {
     }
 
     /// Gives back every job this worker still holds and removes its registration: the end of a
-    /// graceful stop (the jobs it could not finish within the grace period run again elsewhere).
+    /// graceful stop.
     pub(super) async fn leave<C>(&self, connection: &mut C) -> redis::RedisResult<u64>
     where
         C: ConnectionLike + Send,
     {
-        LEAVE
-            .key(&self.workers)
-            .key(&self.inflight)
-            .key(&self.active)
-            .key(&self.meta)
-            .key(&self.signal)
-            .arg(&self.name)
-            .invoke_async(connection)
-            .await
+        self.invocation(&LEAVE).invoke_async(connection).await
     }
 }
 
-/// What every script starts with: Redis' clock, and `give_back(id)` (a held job back on the active
-/// list, as apalis-redis' `release_leases.lua` does) and `give_back_all(set)`. The common keys are
-/// KEYS[1] workers, KEYS[2] inflight prefix, KEYS[3] active list, KEYS[4] meta prefix.
-const PRELUDE: &str = r#"
+/// What every script starts with. KEYS 1 workers, 2 inflight prefix, 3 active list, 4 meta prefix,
+/// 5 signal list; ARGV 1 name, 2 token, 3 lease (seconds). `{workers}:owners` holds each name's
+/// token, `{workers}:alive` since when each worker has beaten steadily.
+const PRELUDE: &str = r##"
 if redis.replicate_commands then redis.replicate_commands() end
 local clock = redis.call("TIME")
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local name, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local owners, alive = KEYS[1] .. ":owners", KEYS[1] .. ":alive"
+local mine = KEYS[2] .. ":" .. name
 
-local function give_back(set, id)
+local function signal()
+    redis.call("del", KEYS[5])
+    redis.call("lpush", KEYS[5], 1)
+end
+
+-- A held job back on the active list, as apalis-redis' `release_leases.lua` does; `unrun`: it
+-- never started, so its attempt does not count.
+local function give_back(set, id, unrun)
     if redis.call("srem", set, id) == 1 then
         redis.call("rpush", KEYS[3], id)
         local meta = KEYS[4] .. ":" .. id
         redis.call("hset", meta, "status", "Pending")
         redis.call("hdel", meta, "locked_at", "locked_by")
+        if unrun and tonumber(redis.call("hget", meta, "attempts") or "0") > 0 then
+            redis.call("hincrby", meta, "attempts", -1)
+        end
         return 1
     end
     return 0
 end
 
 -- Every job of `set` but those in `keep` (a table of ids).
-local function give_back_all(set, keep)
+local function give_back_all(set, keep, unrun)
     local count = 0
     for _, id in ipairs(redis.call("smembers", set)) do
         if not (keep and keep[id]) then
-            count = count + give_back(set, id)
+            count = count + give_back(set, id, unrun)
         end
     end
     return count
@@ -311,154 +319,182 @@ local function ids_from(first)
     end
     return ids
 end
-"#;
+
+local function registered()
+    return redis.call("zscore", KEYS[1], name) and redis.call("hget", owners, name) == token
+end
+"##;
 
 fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}{body}"))
 }
 
-/// KEYS 5 signal list. ARGV 1 name, 2 lease (seconds), 3.. the task ids it runs. Returns 1, or 0
-/// when the name is held.
+/// ARGV 4.. the task ids it runs. Returns 1, or 0 when another process holds the name.
 static REGISTER: LazyLock<Script> = LazyLock::new(|| {
     script(
-        r#"
-local name, lease = ARGV[1], tonumber(ARGV[2])
+        r##"
 local seen = redis.call("zscore", KEYS[1], name)
-if seen and now - tonumber(seen) < lease then
+local owner = redis.call("hget", owners, name)
+if seen and owner and owner ~= token and now - tonumber(seen) < lease then
     return 0
 end
-if give_back_all(KEYS[2] .. ":" .. name, ids_from(3)) > 0 then
-    redis.call("del", KEYS[5])
-    redis.call("lpush", KEYS[5], 1)
+local running = ids_from(4)
+local given = give_back_all(mine, running, false)
+-- Ours, given back by whoever took this worker over, but not taken by anyone since.
+for id in pairs(running) do
+    if redis.call("lrem", KEYS[3], 0, id) > 0 then
+        redis.call("sadd", mine, id)
+        redis.call("hset", KEYS[4] .. ":" .. id, "status", "Running", "locked_by", name,
+            "locked_at", math.floor(now))
+    end
+end
+if given > 0 then
+    signal()
 end
 redis.call("zadd", KEYS[1], now, name)
-return 1
-"#,
-    )
-});
-
-/// KEYS 5 signal list. ARGV 1 name, 2 lease, 3 may reclaim ("1"), 4.. the task ids it runs.
-/// Returns {"alive" | "unregistered", reclaimed, strays}.
-static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r#"
-local name, lease = ARGV[1], tonumber(ARGV[2])
-if not redis.call("zscore", KEYS[1], name) then
-    return {"unregistered", 0, 0}
+redis.call("hset", owners, name, token)
+if not (seen and owner == token) then
+    redis.call("hset", alive, name, now)
 end
-redis.call("zadd", KEYS[1], now, name)
-
-local strays = give_back_all(KEYS[2] .. ":" .. name, ids_from(4))
-
-local reclaimed = 0
-if ARGV[3] == "1" then
-    for _, worker in ipairs(redis.call("zrangebyscore", KEYS[1], "-inf", now - lease)) do
-        if worker ~= name then
-            reclaimed = reclaimed + give_back_all(KEYS[2] .. ":" .. worker, nil)
-            redis.call("zrem", KEYS[1], worker)
-        end
-    end
-end
-if reclaimed + strays > 0 then
-    redis.call("del", KEYS[5])
-    redis.call("lpush", KEYS[5], 1)
-end
-return {"alive", reclaimed, strays}
-"#,
-    )
-});
-
-/// KEYS 5 data hash, 6 scheduled set, 7 done set, 8 dead set. ARGV 1 name.
-/// Returns {"job", id, data, attempt} | {"empty", "", "", 0} | {"unregistered", "", "", 0}.
-static TAKE: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r#"
-local name = ARGV[1]
-if not redis.call("zscore", KEYS[1], name) then
-    return {"unregistered", "", "", 0}
-end
-local due = redis.call("zrangebyscore", KEYS[6], "-inf", now, "LIMIT", 0, 100)
-if #due > 0 then
-    redis.call("rpush", KEYS[3], unpack(due))
-    redis.call("zrem", KEYS[6], unpack(due))
-end
-for _ = 1, 100 do
-    local id = redis.call("lpop", KEYS[3])
-    if not id then
-        break
-    end
-    local data = redis.call("hget", KEYS[5], id)
-    local finished = redis.call("sismember", KEYS[7], id) == 1
-        or redis.call("sismember", KEYS[8], id) == 1
-    if data and not finished then
-        local meta = KEYS[4] .. ":" .. id
-        local attempt = redis.call("hincrby", meta, "attempts", 1)
-        redis.call("hset", meta, "status", "Running", "locked_by", name, "locked_at", math.floor(now))
-        redis.call("sadd", KEYS[2] .. ":" .. name, id)
-        return {"job", id, data, attempt}
-    end
-end
-return {"empty", "", "", 0}
-"#,
-    )
-});
-
-/// KEYS 1 inflight prefix, 2 active list, 3 meta prefix, 4 done set, 5 dead set, 6 scheduled set.
-/// ARGV 1 name, 2 id, 3 attempt, 4 "done" | "retry" | "dead" | "killed", 5 result, 6 retry delay
-/// (seconds).
-/// Returns 1 when recorded (now or by an earlier call), 0 when another worker runs the job.
-static FINISH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r##"
-if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call("TIME")
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local name, id, attempt, kind = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local meta = KEYS[3] .. ":" .. id
-local token = name .. "#" .. attempt
-
-if redis.call("srem", KEYS[1] .. ":" .. name, id) == 0 then
-    if redis.call("hget", meta, "finished_by") == token then
-        return 1
-    end
-    -- Taken from this worker (it missed its heartbeats) but not taken again yet: this run
-    -- finished, so it decides.
-    if redis.call("lrem", KEYS[2], 0, id) == 0 then
-        return 0
-    end
-end
-
-local status = "Failed"
-if kind == "done" then
-    redis.call("sadd", KEYS[4], id)
-    status = "Done"
-elseif kind == "retry" then
-    redis.call("zadd", KEYS[6], now + tonumber(ARGV[6]), id)
-else
-    redis.call("sadd", KEYS[5], id)
-    if kind == "killed" then
-        status = "Killed"
-    end
-end
-redis.call("hset", meta, "status", status, "result", ARGV[5], "done_at", math.floor(now),
-    "finished_by", token)
-redis.call("hdel", meta, "locked_at", "locked_by")
 return 1
 "##,
     )
 });
 
-/// KEYS 5 signal list. ARGV 1 name. Returns how many jobs went back.
+/// ARGV 4.. the task ids it runs. Returns {"alive" | "unregistered", reclaimed, strays}.
+static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r##"
+if not registered() then
+    return {"unregistered", 0, 0}
+end
+-- A beat later than a third of the lease (a freeze, an outage) starts the steady run again.
+local previous = tonumber(redis.call("zscore", KEYS[1], name))
+local since = tonumber(redis.call("hget", alive, name) or now)
+if now - previous > lease / 3 then
+    since = now
+end
+redis.call("hset", alive, name, since)
+redis.call("zadd", KEYS[1], now, name)
+
+local strays = give_back_all(mine, ids_from(4), true)
+
+local reclaimed = 0
+if now - since >= lease then
+    for _, worker in ipairs(redis.call("zrangebyscore", KEYS[1], "-inf", now - lease)) do
+        if worker ~= name then
+            reclaimed = reclaimed + give_back_all(KEYS[2] .. ":" .. worker, nil, false)
+            redis.call("zrem", KEYS[1], worker)
+            redis.call("hdel", owners, worker)
+            redis.call("hdel", alive, worker)
+        end
+    end
+end
+if reclaimed + strays > 0 then
+    signal()
+end
+return {"alive", reclaimed, strays}
+"##,
+    )
+});
+
+/// KEYS 6 data hash, 7 scheduled set, 8 done set, 9 dead set.
+/// Returns {state, id, data, attempt, lease}, state one of "job", "empty", "skipped",
+/// "unregistered".
+static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r##"
+if not registered() then
+    return {"unregistered", "", "", 0, ""}
+end
+local due = redis.call("zrangebyscore", KEYS[7], "-inf", now, "LIMIT", 0, 100)
+if #due > 0 then
+    redis.call("rpush", KEYS[3], unpack(due))
+    redis.call("zrem", KEYS[7], unpack(due))
+end
+for _ = 1, 100 do
+    local id = redis.call("lpop", KEYS[3])
+    if not id then
+        return {"empty", "", "", 0, ""}
+    end
+    local data = redis.call("hget", KEYS[6], id)
+    local finished = redis.call("sismember", KEYS[8], id) == 1
+        or redis.call("sismember", KEYS[9], id) == 1
+    if data and not finished then
+        local meta = KEYS[4] .. ":" .. id
+        local attempt = redis.call("hincrby", meta, "attempts", 1)
+        local lease_id = name .. "#" .. redis.call("hincrby", meta, "takes", 1)
+        redis.call("hset", meta, "status", "Running", "locked_by", name,
+            "locked_at", math.floor(now), "lease", lease_id)
+        redis.call("sadd", mine, id)
+        return {"job", id, data, attempt, lease_id}
+    end
+end
+return {"skipped", "", "", 0, ""}
+"##,
+    )
+});
+
+/// KEYS 6 done set, 7 dead set, 8 scheduled set. ARGV 4 id, 5 its lease, 6 "done" | "retry" |
+/// "dead" | "killed" | "released", 7 result, 8 retry delay (seconds).
+/// Returns 1 when recorded (now, or by an earlier call with this lease), 0 when the job is another
+/// take's now.
+static FINISH: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r##"
+local id, lease_id, kind = ARGV[4], ARGV[5], ARGV[6]
+local meta = KEYS[4] .. ":" .. id
+if redis.call("hget", meta, "lease") ~= lease_id then
+    if redis.call("hget", meta, "finished_by") == lease_id then
+        return 1
+    end
+    return 0
+end
+-- Still ours, or given back (this worker missed its heartbeats) but not taken again: this run
+-- finished, so it decides.
+if redis.call("srem", mine, id) == 0 and redis.call("lrem", KEYS[3], 0, id) == 0 then
+    return 0
+end
+
+local status = "Failed"
+if kind == "done" then
+    redis.call("sadd", KEYS[6], id)
+    status = "Done"
+elseif kind == "retry" then
+    redis.call("zadd", KEYS[8], now + tonumber(ARGV[8]), id)
+elseif kind == "released" then
+    redis.call("rpush", KEYS[3], id)
+    signal()
+    status = "Pending"
+else
+    redis.call("sadd", KEYS[7], id)
+    if kind == "killed" then
+        status = "Killed"
+    end
+end
+redis.call("hset", meta, "status", status, "result", ARGV[7], "done_at", math.floor(now),
+    "finished_by", lease_id)
+redis.call("hdel", meta, "lease", "locked_at", "locked_by")
+return 1
+"##,
+    )
+});
+
+/// Returns how many jobs went back.
 static LEAVE: LazyLock<Script> = LazyLock::new(|| {
     script(
-        r#"
-local given = give_back_all(KEYS[2] .. ":" .. ARGV[1], nil)
-redis.call("zrem", KEYS[1], ARGV[1])
+        r##"
+local given = 0
+if redis.call("hget", owners, name) == token then
+    given = give_back_all(mine, nil, false)
+    redis.call("zrem", KEYS[1], name)
+    redis.call("hdel", owners, name)
+    redis.call("hdel", alive, name)
+end
 if given > 0 then
-    redis.call("del", KEYS[5])
-    redis.call("lpush", KEYS[5], 1)
+    signal()
 end
 return given
-"#,
+"##,
     )
 });

@@ -39,7 +39,7 @@ pub enum Enqueued {
     AlreadyQueued,
     /// The delivery's job already ran to success (or was swept after it did). Nothing was added.
     Done,
-    /// The delivery's job had died (failed until apalis gave up, or was killed): the same job was
+    /// The delivery's job had died (out of retries, or aborted): the same job was
     /// queued again with its attempts reset, so the replay is processed.
     Requeued,
 }
@@ -62,19 +62,19 @@ impl std::fmt::Display for Enqueued {
     }
 }
 
-/// A job that apalis gave up on, as [`dead_jobs`] lists it.
+/// A job that this crate's workers gave up on, as [`dead_jobs`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeadJob {
-    /// The apalis task id: what [`requeue_dead`] takes.
+    /// The task id: what [`requeue_dead`] takes.
     pub task_id: String,
     /// The delivery's `svix-id`, when the job's data is still there and readable.
     pub svix_id: Option<String>,
     /// How many attempts were made.
     pub attempts: Option<u32>,
-    /// apalis' last status: `Failed` (out of attempts) or `Killed` (aborted).
+    /// The last status: `Failed` (out of retries) or `Killed` (the handler's [`Abort`](super::Abort)).
     pub status: Option<String>,
-    /// The last error the worker returned, when apalis stored it.
+    /// The last error the handler returned.
     pub error: Option<String>,
     /// When it died, Unix seconds.
     pub died_at: Option<u64>,
@@ -126,7 +126,7 @@ where
     })
 }
 
-/// The dead jobs of `endpoint`'s queue: jobs apalis gave up on (out of attempts after failing, or
+/// The dead jobs of `endpoint`'s queue: jobs this crate's workers gave up on (out of attempts after failing, or
 /// killed), which nothing will run again unless they are re-queued ([`requeue_dead`]). A
 /// delivery whose job died is also re-queued when Svix or the dashboard sends it again.
 ///
@@ -277,10 +277,6 @@ where
     C: ConnectionLike + Send,
 {
     let config = queue_config(endpoint);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let cutoff = now.saturating_sub(older_than.as_secs());
     let done = config.done_jobs_set();
     // One SSCAN page at a time, so a large done set is never held in memory; SSCAN still returns
     // every member present throughout, whatever the script removes meanwhile.
@@ -295,7 +291,7 @@ where
                 .key(config.job_data_hash())
                 .key(config.job_meta_hash())
                 .key(deliveries_hash(&config))
-                .arg(cutoff);
+                .arg(older_than.as_secs());
             for id in &ids {
                 invocation.arg(id);
             }
@@ -384,10 +380,9 @@ fn scripted(script: &'static Script, config: &QueueConfig) -> redis::ScriptInvoc
 /// key, so that a dead job a newer job superseded is never queued again. A record goes when its
 /// job is swept ([`sweep_done`]), not before.
 fn deliveries_hash(config: &QueueConfig) -> String {
-    format!(
-        "{}:deliveries",
-        config.active_jobs_list().trim_end_matches(":active")
-    )
+    let active = config.active_jobs_list();
+    let queue = active.strip_suffix(":active").unwrap_or(&active);
+    format!("{queue}:deliveries")
 }
 
 /// A new task id: a ULID (48 bits of milliseconds, 80 random bits, Crockford base32), as
@@ -446,7 +441,7 @@ local function requeue(id, key)
     if redis.call("hexists", meta, "max_attempts") == 0 then
         redis.call("hset", meta, "max_attempts", 25)
     end
-    redis.call("hdel", meta, "result", "done_at", "locked_at", "locked_by", "finished_by")
+    redis.call("hdel", meta, "result", "done_at", "locked_at", "locked_by", "finished_by", "lease")
     if key and #key > 0 then
         claim(key, id)
     end
@@ -521,14 +516,17 @@ return "requeued"
     ))
 });
 
-/// Deletes the given finished jobs that finished at or before a time: only members of the done
-/// set whose status is still `Done`, checked in the script so that a job re-queued meanwhile stays.
+/// Deletes the given finished jobs that finished a retention ago or more, by Redis' clock: only
+/// members of the done set whose status is still `Done`, checked in the script so that a job
+/// re-queued meanwhile stays.
 static SWEEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 -- KEYS: 1 done set, 2 data hash, 3 meta prefix, 4 deliveries hash
--- ARGV: 1 cutoff (Unix seconds), 2.. task ids
-local cutoff = tonumber(ARGV[1])
+-- ARGV: 1 retention (seconds), 2.. task ids
+-- Redis' clock, the one workers stamp `done_at` with.
+if redis.replicate_commands then redis.replicate_commands() end
+local cutoff = tonumber(redis.call("TIME")[1]) - tonumber(ARGV[1])
 local swept = 0
 for i = 2, #ARGV do
     local id = ARGV[i]
@@ -558,4 +556,28 @@ fn other_error(err: impl std::fmt::Display) -> QueueError {
     QueueError::Redis(redis::RedisError::from(std::io::Error::other(
         err.to_string(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_queues_never_share_a_record_of_deliveries() {
+        let plain = deliveries_hash(&queue_config("x"));
+        let suffixed = deliveries_hash(&queue_config("x:active"));
+        assert_eq!(plain, "clerk-webhooks:x:deliveries");
+        assert_ne!(plain, suffixed);
+    }
+
+    #[test]
+    fn task_ids_are_ulids_that_sort_by_time() {
+        let (first, second) = (new_task_id(), new_task_id());
+        assert_eq!(first.len(), 26);
+        assert_ne!(first, second);
+        assert!(first[..10] <= second[..10], "{first} {second}");
+        assert!(first
+            .bytes()
+            .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b)));
+    }
 }

@@ -73,7 +73,7 @@ impl RetryPolicy {
             .as_secs_f64();
         // `spread` mapped onto [0, 0.5).
         let stretch = 1.0 + (spread % 1_000_000) as f64 / 2_000_000.0;
-        Some(Duration::from_secs_f64(pause * stretch))
+        Some(Duration::try_from_secs_f64(pause * stretch).unwrap_or(self.max))
     }
 }
 
@@ -141,6 +141,12 @@ mod tests {
             .sum();
         assert!(total > Duration::from_secs(29 * 3600) && total < Duration::from_secs(31 * 3600));
         assert_eq!(policy.after_failure(DEFAULT_RETRIES + 1, 0), None);
+    }
+
+    #[test]
+    fn the_longest_pauses_do_not_overflow() {
+        let policy = RetryPolicy::new(3, Duration::MAX, Duration::MAX).unwrap();
+        assert_eq!(policy.after_failure(2, 999_999), Some(Duration::MAX));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use apalis_redis::Config as QueueConfig;
 use redis::aio::ConnectionManager;
+use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::connection::{queue_config, ConnectOptions, QueueError};
@@ -31,6 +32,9 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// The longest pause between two tries of a job's record while Redis is away.
 const MAX_RECORD_PAUSE: Duration = Duration::from_secs(1);
+/// What a stop allows, after the grace period, for cancelled jobs to be given back and for leaving:
+/// with the default grace, the whole stop fits in the 30 seconds orchestrators allow.
+const RELEASE_BUDGET: Duration = Duration::from_millis(2_000);
 
 /// Consumes an endpoint's queue of [`QueuedDelivery`] jobs: takes up to
 /// [`concurrency`](Self::concurrency) at a time, runs the handler on each, retries failures on a
@@ -59,7 +63,8 @@ const MAX_RECORD_PAUSE: Duration = Duration::from_secs(1);
 /// # Ok(()) }
 /// ```
 ///
-/// What it promises, with a Redis that keeps an append-only file:
+/// What it promises, with a Redis that keeps what it acknowledges (the route checks it,
+/// [`DeliveryQueue::connect`](super::DeliveryQueue::connect)):
 /// - **A job runs once while its worker lives.** Each worker holds the jobs it runs under its own
 ///   name, unique per process by default ([`named`](Self::named) to choose one; a name whose
 ///   holder beat within the lease is refused at [`run`](Self::run)), so any number of replicas
@@ -146,12 +151,14 @@ impl Worker {
     /// and the longest a worker cut off from Redis keeps its jobs.
     #[must_use]
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease.max(Duration::from_secs(1));
+        self.lease = lease.clamp(Duration::from_secs(1), Duration::from_secs(24 * 60 * 60));
         self
     }
 
     /// How long a stop lets running jobs finish (default [`DEFAULT_SHUTDOWN_GRACE`]); the jobs
-    /// still running then are cancelled and go back to the queue.
+    /// still running then are cancelled and go back to the queue. A stop takes up to about 4
+    /// seconds more to give them back and leave: keep the sum under what your orchestrator allows
+    /// between `SIGTERM` and `SIGKILL`.
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
@@ -161,7 +168,7 @@ impl Worker {
     /// How often an idle worker looks for new jobs (default 200 ms).
     #[must_use]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(Duration::from_millis(10));
+        self.poll_interval = interval.clamp(Duration::from_millis(10), Duration::from_secs(60));
         self
     }
 
@@ -173,15 +180,16 @@ impl Worker {
     /// Runs `handler` on each job until `shutdown` completes, then stops taking jobs, lets the
     /// running ones finish within the [grace period](Self::shutdown_grace), and returns.
     ///
-    /// A handler's `Err` (or panic) is retried on the [`RetryPolicy`], but an [`Abort`] (a failure
-    /// no retry can fix); after the last retry the job is dead ([`dead_jobs`](super::dead_jobs)), kept for an operator to re-queue. Redis
+    /// A handler's `Err` (or panic) is retried on the [`RetryPolicy`]; after the last retry, or at
+    /// once for an [`Abort`] (a failure no retry can fix), the job is dead ([`dead_jobs`](super::dead_jobs)), kept for an operator to re-queue. Redis
     /// outages do not end it: it logs the outage once, keeps its jobs' records until Redis takes
     /// them, and carries on when Redis is back.
     ///
     /// # Errors
     ///
-    /// [`QueueError::WorkerNameInUse`] when another live worker holds this worker's
-    /// [name](Self::named).
+    /// [`QueueError::WorkerNameInUse`] when another live process holds this worker's
+    /// [name](Self::named): at start, or later if that process took the name over while this one
+    /// was cut off from Redis (this worker then stops as for `shutdown`, its running jobs first).
     pub async fn run<H, Fut, E>(
         self,
         handler: H,
@@ -192,31 +200,46 @@ impl Worker {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
+        let (stopping, stop_requested) = watch::channel(false);
+        let token = format!("{:016x}", random_u64());
         let mut run = Run {
-            lease: Arc::new(Lease::new(&self.config, &self.name, self.lease)),
+            lease: Arc::new(Lease::new(&self.config, &self.name, &token, self.lease)),
             connection: self.connection.clone(),
             handler: Arc::new(handler),
             jobs: JoinSet::new(),
             running: HashMap::new(),
-            reaching_since: None,
             outage: None,
             next_beat: Instant::now(),
             heartbeat: (self.lease / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)),
+            stopping,
+            stop_requested,
             worker: self,
         };
-        run.register().await?;
+        tokio::pin!(shutdown);
+        tokio::select! {
+            registered = run.register() => registered?,
+            () = &mut shutdown => return Ok(()),
+        }
         info!(
             worker = run.lease.name(),
             concurrency = run.worker.concurrency,
             "clerk webhook queue worker started"
         );
-        tokio::pin!(shutdown);
         let mut next_take = Instant::now();
-        loop {
-            while run.jobs.len() < run.worker.concurrency && Instant::now() >= next_take {
-                if !run.take_one().await? {
-                    next_take = Instant::now() + run.worker.poll_interval;
+        let refused = loop {
+            let mut failed = None;
+            while failed.is_none()
+                && run.jobs.len() < run.worker.concurrency
+                && Instant::now() >= next_take
+            {
+                match run.take_one().await {
+                    Ok(true) => {}
+                    Ok(false) => next_take = later(run.worker.poll_interval),
+                    Err(err) => failed = Some(err),
                 }
+            }
+            if let Some(err) = failed {
+                break Some(err);
             }
             let room = run.jobs.len() < run.worker.concurrency;
             let wake = if room {
@@ -225,14 +248,25 @@ impl Worker {
                 run.next_beat
             };
             tokio::select! {
-                () = &mut shutdown => break,
+                () = &mut shutdown => break None,
                 Some(joined) = run.jobs.join_next_with_id() => run.joined(joined),
                 () = tokio::time::sleep_until(wake.into()) => {}
             }
-            run.beat_if_due().await?;
-        }
-        run.stop().await
+            if let Err(err) = run.beat_if_due().await {
+                break Some(err);
+            }
+        };
+        // A name another process took over is a stop too: the running jobs finish first.
+        run.stop().await;
+        refused.map_or(Ok(()), Err)
     }
+}
+
+/// `after` from now, or far in the future when that cannot be said.
+fn later(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(24 * 60 * 60))
 }
 
 impl fmt::Debug for Worker {
@@ -257,13 +291,13 @@ struct Run<H> {
     jobs: JoinSet<()>,
     /// The task id of each running job, by the tokio task that runs it.
     running: HashMap<tokio::task::Id, String>,
-    /// Since when every heartbeat reached Redis: a worker reclaims others' jobs only after a
-    /// whole lease of this, so nobody is reclaimed for an outage everyone shared.
-    reaching_since: Option<Instant>,
     /// Since when Redis has been failing, to log an outage once.
     outage: Option<Instant>,
     next_beat: Instant,
     heartbeat: Duration,
+    /// Set when the grace period of a stop is over: running handlers are cancelled.
+    stopping: watch::Sender<bool>,
+    stop_requested: watch::Receiver<bool>,
 }
 
 impl<H, Fut, E> Run<H>
@@ -307,6 +341,7 @@ where
                     self.connection.clone(),
                     self.worker.retry,
                     self.worker.health.clone(),
+                    self.stop_requested.clone(),
                 ));
                 self.running.insert(started.id(), task_id);
                 Ok(true)
@@ -314,6 +349,10 @@ where
             Ok(Take::Empty) => {
                 self.reached();
                 Ok(false)
+            }
+            Ok(Take::Skipped) => {
+                self.reached();
+                Ok(true)
             }
             Ok(Take::Unregistered) => {
                 self.lost_registration();
@@ -340,15 +379,8 @@ where
             return Ok(());
         }
         self.next_beat = Instant::now() + self.heartbeat;
-        let may_reclaim = self
-            .reaching_since
-            .is_some_and(|since| since.elapsed() >= self.worker.lease);
         let running = self.running.values().map(String::as_str);
-        match self
-            .lease
-            .beat(&mut self.connection, running, may_reclaim)
-            .await
-        {
+        match self.lease.beat(&mut self.connection, running).await {
             Ok(Beat::Alive { reclaimed, strays }) => {
                 self.reached();
                 if reclaimed > 0 {
@@ -375,69 +407,64 @@ where
     }
 
     /// Stops taking jobs, lets the running ones finish within the grace period (still beating, so
-    /// that nobody takes them over), then gives back the rest and leaves.
+    /// that nobody takes them over), then cancels the handlers still running: their jobs go back
+    /// to the list (a job whose handler had finished keeps its own record). Then it leaves.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    async fn stop(mut self) -> Result<(), QueueError> {
+    async fn stop(mut self) {
         info!(
             worker = self.lease.name(),
             running = self.jobs.len(),
             grace = ?self.worker.grace,
             "clerk webhook queue worker stopping: finishing its running jobs"
         );
-        let deadline = Instant::now() + self.worker.grace;
-        while !self.jobs.is_empty() {
-            let wake = self.next_beat.min(deadline);
-            tokio::select! {
-                Some(joined) = self.jobs.join_next_with_id() => self.joined(joined),
-                () = tokio::time::sleep_until(wake.into()) => {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                }
-            }
-            self.beat_if_due().await?;
+        let deadline = later(self.worker.grace);
+        let cancelled = self.finish_jobs_until(deadline).await;
+        if cancelled > 0 {
+            let _ = self.stopping.send(true);
+            // Cancelled handlers record their jobs as given back: one round trip each, in parallel.
+            self.finish_jobs_until(later(RELEASE_BUDGET)).await;
         }
-        let cancelled = self.jobs.len();
+        let abandoned = self.jobs.len();
         self.jobs.shutdown().await;
-        let mut given_back = None;
-        for _ in 0..3 {
-            match self.lease.leave(&mut self.connection).await {
-                Ok(count) => {
-                    given_back = Some(count);
-                    break;
-                }
-                Err(err) => {
-                    self.unreachable(&err);
-                    tokio::time::sleep(self.worker.poll_interval).await;
-                }
-            }
-        }
-        match given_back {
-            Some(count) if cancelled > 0 => warn!(
+        let left =
+            tokio::time::timeout(RELEASE_BUDGET, self.lease.leave(&mut self.connection)).await;
+        match left {
+            Ok(Ok(_)) if cancelled > 0 => warn!(
                 worker = self.lease.name(),
                 cancelled,
-                given_back = count,
                 "clerk webhook queue worker stopped; jobs still running after the grace period \
-                 were cancelled and go back to the queue"
+                 were cancelled and go back to the queue (they ran part-way and run again)"
             ),
-            Some(_) => info!(
+            Ok(Ok(_)) => info!(
                 worker = self.lease.name(),
                 "clerk webhook queue worker stopped"
             ),
-            None => error!(
+            _ => error!(
                 worker = self.lease.name(),
-                cancelled,
+                abandoned,
                 "clerk webhook queue worker stopped without reaching Redis; its unfinished jobs \
                  run again once its lease expires"
             ),
         }
-        Ok(())
+    }
+
+    /// Waits for the running jobs until `deadline`, beating meanwhile; how many still run then.
+    async fn finish_jobs_until(&mut self, deadline: Instant) -> usize {
+        while !self.jobs.is_empty() && Instant::now() < deadline {
+            let wake = self.next_beat.min(deadline);
+            tokio::select! {
+                Some(joined) = self.jobs.join_next_with_id() => self.joined(joined),
+                () = tokio::time::sleep_until(wake.into()) => {}
+            }
+            // A name taken over while stopping changes nothing here: the jobs still finish.
+            let _ = self.beat_if_due().await;
+        }
+        self.jobs.len()
     }
 
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     fn reached(&mut self) {
         self.worker.health.beat();
-        self.reaching_since.get_or_insert_with(Instant::now);
         if let Some(since) = self.outage.take() {
             info!(
                 worker = self.lease.name(),
@@ -448,7 +475,6 @@ where
     }
 
     fn unreachable(&mut self, err: &redis::RedisError) {
-        self.reaching_since = None;
         if self.outage.is_none() {
             self.outage = Some(Instant::now());
             self.worker.health.outage(err.to_string());
@@ -479,36 +505,41 @@ async fn run_job<H, Fut, E>(
     mut connection: ConnectionManager,
     retry: RetryPolicy,
     health: WorkerHealth,
+    mut stopping: watch::Receiver<bool>,
 ) where
     H: Fn(QueuedDelivery) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<BoxError> + Send + 'static,
 {
-    let (svix_id, ran) = match serde_json::from_slice::<QueuedDelivery>(&job.data) {
+    let delivery = serde_json::from_slice::<QueuedDelivery>(&job.data);
+    let svix_id = delivery.as_ref().ok().map(|delivery| delivery.id.clone());
+    let ran = match delivery {
         Ok(delivery) => {
-            let svix_id = delivery.id.clone();
-            let handle = tokio::spawn(handler(delivery));
-            let _cancel = CancelOnDrop(handle.abort_handle());
-            let ran = match handle.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(err)) => {
-                    let err: BoxError = err.into();
-                    Err((err.to_string(), err.downcast_ref::<Abort>().is_none()))
-                }
-                Err(err) if err.is_panic() => Err(("the handler panicked".to_owned(), true)),
-                Err(_) => Err(("the handler was cancelled".to_owned(), true)),
+            // The handler is called inside its task too: a panic while it builds its future is
+            // the job's failure, like any other.
+            let handle = tokio::spawn(async move { handler(delivery).await });
+            let cancel = CancelOnDrop(handle.abort_handle());
+            let stopped = async {
+                let _ = stopping.wait_for(|stop| *stop).await;
             };
-            (Some(svix_id), ran)
+            tokio::select! {
+                joined = handle => Ran::from(joined),
+                () = stopped => {
+                    drop(cancel);
+                    Ran::Cancelled
+                }
+            }
         }
         // Not a job of ours: no run can read it, so it is not retried.
-        Err(err) => (
-            None,
-            Err((format!("the job is not a delivery: {err}"), false)),
-        ),
+        Err(err) => Ran::Failed(format!("the job is not a delivery: {err}"), false),
     };
     let (outcome, result) = match &ran {
-        Ok(()) => (Outcome::Done, r#"{"Ok":null}"#.to_owned()),
-        Err((error, retriable)) => {
+        Ran::Done => (Outcome::Done, r#"{"Ok":null}"#.to_owned()),
+        Ran::Cancelled => (
+            Outcome::Released,
+            serde_json::json!({ "Err": "cancelled by a stop" }).to_string(),
+        ),
+        Ran::Failed(error, retriable) => {
             let pause = retriable
                 .then(|| retry.after_failure(job.attempt, random_u64()))
                 .flatten();
@@ -522,11 +553,9 @@ async fn run_job<H, Fut, E>(
         }
     };
     let mut pause = Duration::from_millis(50);
+    let mut logged = false;
     loop {
-        match lease
-            .finish(&mut connection, &job.task_id, job.attempt, outcome, &result)
-            .await
-        {
+        match lease.finish(&mut connection, &job, outcome, &result).await {
             Ok(Finished::Recorded) => {
                 metrics::job(outcome.as_str());
                 return;
@@ -537,16 +566,52 @@ async fn run_job<H, Fut, E>(
                 warn!(
                     svix_id,
                     task_id = job.task_id,
-                    "clerk webhook job finished after its worker's lease was lost; another worker \
-                     ran it too"
+                    "clerk webhook job finished after another run took it over (its worker missed \
+                     its heartbeats for longer than the lease, or a replay queued it again); that \
+                     run decides"
                 );
                 return;
             }
-            Err(_) => {
-                // The worker logs the outage; the job keeps its slot until its record is in.
+            Err(err) => {
+                // The worker logs an outage; anything else (a script Redis refuses) is said here,
+                // once. The job keeps its slot until its record is in.
+                let outage = err.is_io_error() || err.is_timeout() || err.is_connection_dropped();
+                if !(logged || outage) {
+                    logged = true;
+                    error!(
+                        svix_id,
+                        task_id = job.task_id,
+                        error = %err,
+                        "clerk webhook job finished but Redis refuses its record; retrying"
+                    );
+                }
                 tokio::time::sleep(pause).await;
                 pause = pause.saturating_mul(2).min(MAX_RECORD_PAUSE);
             }
+        }
+    }
+}
+
+/// How a handler's run ended.
+enum Ran {
+    Done,
+    /// Failed, with the error's text, and whether a retry can help.
+    Failed(String, bool),
+    /// Cancelled by a stop whose grace period was over.
+    Cancelled,
+}
+
+impl<E: Into<BoxError>> From<Result<Result<(), E>, tokio::task::JoinError>> for Ran {
+    fn from(joined: Result<Result<(), E>, tokio::task::JoinError>) -> Self {
+        match joined {
+            Ok(Ok(())) => Self::Done,
+            Ok(Err(err)) => {
+                let err: BoxError = err.into();
+                let retriable = err.downcast_ref::<Abort>().is_none();
+                Self::Failed(err.to_string(), retriable)
+            }
+            Err(err) if err.is_panic() => Self::Failed("the handler panicked".to_owned(), true),
+            Err(_) => Self::Cancelled,
         }
     }
 }

@@ -44,6 +44,11 @@ impl RunningWorker {
         (&mut self.task).await.expect("the worker panicked")
     }
 
+    /// Waits for `run` to return by itself (refused at start, say).
+    pub async fn returned(mut self) -> Result<(), QueueError> {
+        (&mut self.task).await.expect("the worker panicked")
+    }
+
     /// As `kill -9` ends a process: everything it runs is dropped where it is, and its
     /// registration stays in Redis until its lease expires.
     pub async fn kill(self) {
