@@ -936,6 +936,30 @@ async fn work_resumes_about_a_second_after_redis_is_back() {
     worker.stop().await.unwrap();
 }
 
+/// Waits (up to 30 s) until the job of `svix_id` is in the tests' endpoint's dead set.
+async fn wait_until_dead(url: &str, svix_id: &str) {
+    let mut redis = ConnectOptions::new(url).connect().await.unwrap();
+    let task = task_of(&mut redis, svix_id).await;
+    let dead_set = queue_config(verifier().endpoint()).dead_jobs_set();
+    let started = Instant::now();
+    loop {
+        let dead: bool = redis::cmd("SISMEMBER")
+            .arg(&dead_set)
+            .arg(&task)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if dead {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{svix_id} never dead"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Regression (issue 29, item 4): `retry_policy_with(2, ...)` still ran a failing job 25 times
 /// (apalis-redis' hard-coded limit decided). Two retries are three runs, then the job is dead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -968,23 +992,7 @@ async fn the_retry_limit_set_is_the_limit_that_applies() {
         deliver(&app, "msg_failing", &body(1)).await.0,
         StatusCode::OK
     );
-    let mut redis = ConnectOptions::new(&url).connect().await.unwrap();
-    let task = task_of(&mut redis, "msg_failing").await;
-    let dead_set = queue_config(verifier().endpoint()).dead_jobs_set();
-    let started = Instant::now();
-    loop {
-        let dead: bool = redis::cmd("SISMEMBER")
-            .arg(&dead_set)
-            .arg(&task)
-            .query_async(&mut redis)
-            .await
-            .unwrap();
-        if dead {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "never dead");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_dead(&url, "msg_failing").await;
     // Dead is final: stopping the worker waits for anything it still ran.
     worker.stop().await.unwrap();
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
@@ -1292,23 +1300,7 @@ async fn a_handler_that_panics_at_once_is_retried_then_dead() {
         deliver(&app, "msg_panics", &body(1)).await.0,
         StatusCode::OK
     );
-    let mut redis = ConnectOptions::new(&url).connect().await.unwrap();
-    let task = task_of(&mut redis, "msg_panics").await;
-    let dead_set = queue_config(verifier().endpoint()).dead_jobs_set();
-    let started = Instant::now();
-    loop {
-        let dead: bool = redis::cmd("SISMEMBER")
-            .arg(&dead_set)
-            .arg(&task)
-            .query_async(&mut redis)
-            .await
-            .unwrap();
-        if dead {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "never dead");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_dead(&url, "msg_panics").await;
     // Heartbeats go on (a lease of 1 s beats every 100 ms): a stray would be given back now.
     worker.stop().await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2, "one run and one retry");

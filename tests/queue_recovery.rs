@@ -363,12 +363,7 @@ async fn a_replay_after_the_key_expired_brings_the_dead_job_back_not_a_second_on
     let config = queue_config(ENDPOINT);
     let effects = Effects::default();
     let delivery = job("msg_expired");
-    effects.aborting.lock().unwrap().insert(delivery.id.clone());
-    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
-    let old = task_id(&mut connection, &delivery).await;
-    let worker = start_worker(&server, &effects).await;
-    wait_member(&mut connection, &config.dead_jobs_set(), &old).await;
-    stop(worker).await;
+    let old = kill_by_failures(&mut connection, &server, &effects, &delivery).await;
 
     // The key expires (3 days later); the delivery comes again.
     let idempotency_key = format!("{}:{}", config.idempotency_key_set(), key(&delivery));
@@ -381,7 +376,7 @@ async fn a_replay_after_the_key_expired_brings_the_dead_job_back_not_a_second_on
         requeue_all_dead(&mut connection, ENDPOINT).await.unwrap(),
         0
     );
-    effects.aborting.lock().unwrap().clear();
+    effects.failing.lock().unwrap().clear();
     let worker = start_worker(&server, &effects).await;
     effects.wait_done("msg_expired").await;
     drain(&mut connection, &effects, "msg_after_expired").await;
@@ -399,16 +394,11 @@ async fn a_dead_job_without_a_record_is_not_requeued_once_its_key_is_gone() {
     let config = queue_config(ENDPOINT);
     let effects = Effects::default();
     let delivery = job("msg_legacy");
-    effects.aborting.lock().unwrap().insert(delivery.id.clone());
-    assert_eq!(offer(&mut connection, &delivery).await, Enqueued::Queued);
-    let old = task_id(&mut connection, &delivery).await;
-    let worker = start_worker(&server, &effects).await;
-    wait_member(&mut connection, &config.dead_jobs_set(), &old).await;
-    stop(worker).await;
+    let old = kill_by_failures(&mut connection, &server, &effects, &delivery).await;
     // As an older version left it: no record; then the key expires.
     let deliveries = format!(
         "{}:deliveries",
-        config.active_jobs_list().trim_end_matches(":active")
+        config.active_jobs_list().strip_suffix(":active").unwrap()
     );
     let () = connection.hdel(&deliveries, key(&delivery)).await.unwrap();
     let idempotency_key = format!("{}:{}", config.idempotency_key_set(), key(&delivery));
