@@ -39,5 +39,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-cargo test --workspace --all-features --all-targets
-cargo test --workspace --all-features --doc
+# Every test binary runs, whatever fails first, and the failures are listed at the end; the doc
+# tests run even when a binary failed, and the script fails if either did.
+status=0
+cargo test --workspace --all-features --all-targets --no-fail-fast || status=$?
+cargo test --workspace --all-features --doc --no-fail-fast || status=$?
+exit "$status"

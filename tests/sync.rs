@@ -451,3 +451,42 @@ fn the_sync_example_converges() {
         "{stdout}"
     );
 }
+
+/// Regression (issue 30, item 11): `migrate` at every start printed ten INFO lines on PostgreSQL
+/// (a notice per table that already exists, logged by sqlx). It says nothing now.
+#[tokio::test]
+async fn migrating_again_logs_nothing_on_postgres() {
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let server = PostgresServer::start();
+    let inbox = Inbox::new(sync_db::postgres(&server).await);
+    inbox.migrate().await.unwrap();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _logs = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_writer(move || writer.clone())
+        .finish()
+        .set_default();
+    inbox.migrate().await.unwrap();
+    // The capture sees what this thread logs (the test's runtime has one thread).
+    sqlx::query("DO $$ BEGIN RAISE NOTICE 'the capture works'; END $$")
+        .execute(inbox.pool())
+        .await
+        .unwrap();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("the capture works"), "{text}");
+    assert_eq!(text.matches("INFO").count(), 1, "{text}");
+}

@@ -218,7 +218,10 @@ macro_rules! impl_sync_database {
 impl_sync_database!(
     sqlx::Postgres,
     json_type = "JSONB",
-    migration_lock = "SELECT pg_advisory_xact_lock(7242615806917473537)"
+    // `IF NOT EXISTS` makes PostgreSQL send a notice per existing object, which sqlx logs at
+    // INFO: ten lines at every start. Warnings still come through.
+    migration_lock = "SET LOCAL client_min_messages = warning; \
+                      SELECT pg_advisory_xact_lock(7242615806917473537)"
 );
 
 // SQLite has one writer at a time: the schema's first write takes the lock.

@@ -30,8 +30,16 @@ use super::SyncError;
 /// }
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let mirror = Mirror::new(sqlx::SqlitePool::connect("sqlite://app.db?mode=rwc").await?);
+/// use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+/// // WAL: readers do not block the writer; the busy timeout lets concurrent deliveries queue.
+/// let options = SqliteConnectOptions::new()
+///     .filename("app.db")
+///     .create_if_missing(true)
+///     .journal_mode(SqliteJournalMode::Wal)
+///     .busy_timeout(std::time::Duration::from_secs(5));
+/// let mirror = Mirror::new(SqlitePool::connect_with(options).await?);
 /// mirror.inbox().migrate().await?;
+/// // Reads CLERK_WEBHOOK_SIGNING_SECRET (or CLERK_WEBHOOK_SECRET).
 /// let app: Router = Router::new()
 ///     .route("/webhooks/clerk", post(clerk))
 ///     .with_state(mirror)
