@@ -105,7 +105,8 @@ impl FailureStreak {
 fn advice(code: &str) -> Option<&'static str> {
     Some(match code {
         "invalid_signature" => {
-            "the endpoint's signing secret was probably rotated, or a proxy re-encodes the body: set \
+            "the signing secret does not match theirs (a rotated secret, another endpoint's or \
+             environment's) or something before the layer rewrites the body: set \
              CLERK_WEBHOOK_SIGNING_SECRET to the endpoint's current secret (both, space-separated, \
              during a change), and make sure nothing before the layer rewrites the request body"
         }
@@ -135,11 +136,15 @@ fn advice(code: &str) -> Option<&'static str> {
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_raised(code: &str, count: u64, span: i64, advice: &str) {
+    // Anyone can send requests with Svix headers: the words say what is known (nothing was
+    // accepted) and what it means if Clerk sent them, never that it did.
     error!(
         code,
         refused = count,
         minutes = span / 60,
-        "clerk webhook: every delivery for {} minutes was refused ({code}); {advice}",
+        "clerk webhook: no delivery accepted for {} minutes, {count} requests refused ({code}). \
+         If Clerk sent them (its dashboard lists the endpoint's failed attempts): {advice}. If it \
+         did not, they were forged and nothing needs fixing",
         span / 60
     );
 }
@@ -173,6 +178,22 @@ mod tests {
         assert!(streak.raised(SIGNATURE));
         streak.accepted();
         assert!(!streak.raised(SIGNATURE));
+    }
+
+    /// Regression (issue 30, item 7): ten forged requests over five minutes on a quiet endpoint
+    /// logged "the endpoint's signing secret was probably rotated". What forged traffic alone can
+    /// cause, the words do not assert.
+    #[test]
+    fn the_advice_claims_nothing_forged_traffic_could_fake() {
+        for code in [
+            SIGNATURE,
+            "timestamp_too_old",
+            "invalid_payload",
+            "payload_too_large",
+        ] {
+            let advice = advice(code).unwrap();
+            assert!(!advice.contains("probably"), "{code}: {advice}");
+        }
     }
 
     #[test]
