@@ -22,6 +22,9 @@ pub(crate) const QUEUE: &str = "clerk_webhooks_queue_total";
 /// How each job a `queue::Worker` ran ended, by outcome.
 #[cfg(feature = "queue")]
 pub(crate) const JOBS: &str = "clerk_webhooks_queue_jobs_total";
+/// What `sync::Mirror::apply` did with each verified delivery, by outcome.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) const SYNC: &str = "clerk_webhooks_sync_total";
 /// 1 while every delivery for a while has been refused for the same reason (label `code`).
 pub(crate) const FAILING: &str = "clerk_webhooks_failing";
 
@@ -70,8 +73,68 @@ mod record {
         metrics::counter!(super::JOBS, "outcome" => outcome).increment(1);
     }
 
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    pub(crate) fn sync(outcome: &'static str) {
+        metrics::counter!(super::SYNC, "outcome" => outcome).increment(1);
+    }
+
     pub(crate) fn failing(code: &'static str, on: bool) {
         metrics::gauge!(super::FAILING, "code" => code).set(if on { 1.0 } else { 0.0 });
+    }
+
+    /// Gives every metric of the crate its unit and description (Prometheus' `# HELP`), in the
+    /// recorder installed now. Called when a layer, a queue, a worker or a mirror is built:
+    /// describing again is harmless.
+    pub(crate) fn describe() {
+        use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+        describe_counter!(
+            super::ACCEPTED,
+            Unit::Count,
+            "Deliveries the Clerk webhook layer verified and accepted, by event type."
+        );
+        describe_counter!(
+            super::REFUSED,
+            Unit::Count,
+            "Requests the Clerk webhook layer refused, by error code."
+        );
+        describe_histogram!(
+            super::BODY_BYTES,
+            Unit::Bytes,
+            "Size of each request body the Clerk webhook layer received in full."
+        );
+        describe_histogram!(
+            super::VERIFY_SECONDS,
+            Unit::Seconds,
+            "Time to verify and parse a received Clerk webhook body."
+        );
+        describe_counter!(
+            super::DEDUPE,
+            Unit::Count,
+            "What DedupeLayer did with each verified Clerk delivery, by outcome."
+        );
+        #[cfg(feature = "queue")]
+        {
+            describe_counter!(
+                super::QUEUE,
+                Unit::Count,
+                "What the queue route did with each verified Clerk delivery, by outcome."
+            );
+            describe_counter!(
+                super::JOBS,
+                Unit::Count,
+                "How each Clerk delivery job a queue worker ran ended, by outcome."
+            );
+        }
+        #[cfg(any(feature = "postgres", feature = "sqlite"))]
+        describe_counter!(
+            super::SYNC,
+            Unit::Count,
+            "What the database mirror did with each verified Clerk delivery, by outcome."
+        );
+        describe_gauge!(
+            super::FAILING,
+            "1 while every Clerk delivery for a while has been refused with this code, else 0."
+        );
     }
 }
 
@@ -87,7 +150,10 @@ mod record {
     pub(crate) fn queue(_outcome: &'static str) {}
     #[cfg(feature = "queue")]
     pub(crate) fn job(_outcome: &'static str) {}
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    pub(crate) fn sync(_outcome: &'static str) {}
     pub(crate) fn failing(_code: &'static str, _on: bool) {}
+    pub(crate) fn describe() {}
 }
 
 pub(crate) use record::*;

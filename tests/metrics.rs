@@ -70,6 +70,7 @@ fn with_recorder(test: impl FnOnce(Snapshotter, &tokio::runtime::Runtime)) {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     metrics::with_local_recorder(&recorder, || test(snapshotter, &runtime));
@@ -198,5 +199,83 @@ fn a_streak_of_refusals_raises_the_failing_gauge_until_a_delivery_succeeds() {
             );
             assert_eq!(gauge(&snapshotter, "invalid_signature"), Some(0.0));
         });
+    });
+}
+
+/// Regression (issue 30, item 9): the metrics carried no descriptions, so Prometheus showed no
+/// `# HELP`. Building a layer describes every metric of the crate, with its unit.
+#[test]
+fn every_metric_has_a_description() {
+    with_recorder(|snapshotter, runtime| {
+        let app = Router::new().route(
+            "/hook",
+            post(|| async { "ok" }).route_layer(ClerkWebhookLayer::new(verifier())),
+        );
+        runtime.block_on(async {
+            assert_eq!(send(&app, genuine("msg_1", NOW)).await, StatusCode::OK);
+            let forged = forged_request("/hook", "msg_2", Body::from("{}"));
+            assert_eq!(send(&app, forged).await, StatusCode::BAD_REQUEST);
+        });
+        let snapshot = snapshotter.snapshot().into_vec();
+        assert!(snapshot.len() >= 4, "{snapshot:?}");
+        for (key, unit, description, _) in &snapshot {
+            let name = key.key().name();
+            let description = description.as_ref().map(|text| text.to_string());
+            assert!(
+                description.is_some_and(|text| text.len() > 20),
+                "{name} has no description"
+            );
+            if name.ends_with("_total") {
+                assert_eq!(unit, &Some(Unit::Count), "{name}");
+            }
+        }
+    });
+}
+
+/// Issue 30, item 9: what the sync did with each delivery is counted (`applied`, `duplicate`,
+/// `stale`, ...), the main feature's own numbers.
+#[cfg(feature = "sqlite")]
+#[test]
+fn sync_outcomes_are_counted() {
+    use clerk_webhooks::sync::{Mirror, Synced};
+    with_recorder(|snapshotter, runtime| {
+        runtime.block_on(async {
+            let dir =
+                std::env::temp_dir().join(format!("clerk-webhooks-metrics-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.join("app.db"))
+                .create_if_missing(true);
+            let mirror = Mirror::new(sqlx::SqlitePool::connect_with(options).await.unwrap());
+            mirror.inbox().migrate().await.unwrap();
+            let newer = r#"{"type":"user.updated","timestamp":1716883200000,
+                "data":{"id":"user_1","object":"user","updated_at":2000}}"#;
+            let older = r#"{"type":"user.updated","timestamp":1716883200000,
+                "data":{"id":"user_1","object":"user","updated_at":1000}}"#;
+            let first = clerk_webhooks::testing::delivery("msg_1", NOW);
+            let second = clerk_webhooks::testing::delivery("msg_2", NOW);
+            assert_eq!(
+                mirror.apply(&first, newer.as_bytes()).await.unwrap(),
+                Synced::Applied
+            );
+            assert_eq!(
+                mirror.apply(&first, newer.as_bytes()).await.unwrap(),
+                Synced::Duplicate
+            );
+            assert_eq!(
+                mirror.apply(&second, older.as_bytes()).await.unwrap(),
+                Synced::Stale
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+        let snapshot = snapshotter.snapshot().into_vec();
+        let sync = "clerk_webhooks_sync_total";
+        for outcome in ["applied", "duplicate", "stale"] {
+            assert_eq!(
+                counter(&snapshot, sync, &[("outcome", outcome)]),
+                1,
+                "{outcome}"
+            );
+        }
     });
 }

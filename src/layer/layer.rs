@@ -71,6 +71,7 @@ impl ClerkWebhookLayer {
     /// A layer verifying with `verifier`, a 256 KiB body limit, a 32 MiB budget of unverified
     /// bytes, and unsupported events rejected.
     pub fn new(verifier: Verifier) -> Self {
+        crate::metrics::describe();
         Self {
             config: Arc::new(Config::new(verifier)),
         }

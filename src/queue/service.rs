@@ -68,6 +68,7 @@ impl DeliveryQueue {
         options: impl Into<ConnectOptions>,
         endpoint: &str,
     ) -> Result<Self, QueueError> {
+        crate::metrics::describe();
         let options = options.into();
         let mut connection = options.connect().await?;
         options.check_durable(&mut connection).await?;

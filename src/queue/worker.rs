@@ -103,6 +103,7 @@ impl Worker {
         options: impl Into<ConnectOptions>,
         endpoint: &str,
     ) -> Result<Self, QueueError> {
+        crate::metrics::describe();
         let connection = options.into().connect().await?;
         Ok(Self {
             connection,

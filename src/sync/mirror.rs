@@ -58,6 +58,7 @@ impl<DB: SyncDatabase> Mirror<DB> {
 
     /// A mirror whose deliveries go through `inbox` (to set its retention or clock).
     pub fn with_inbox(inbox: Inbox<DB>) -> Self {
+        crate::metrics::describe();
         Self { inbox }
     }
 
@@ -88,6 +89,12 @@ impl<DB: SyncDatabase> Mirror<DB> {
     ///
     /// [`SyncError`]: nothing was kept; answer 5xx and Svix retries.
     pub async fn apply(&self, delivery: &Delivery, body: &[u8]) -> Result<Synced, SyncError> {
+        let applied = self.apply_once(delivery, body).await;
+        crate::metrics::sync(applied.as_ref().map_or("failed", |synced| synced.as_str()));
+        applied
+    }
+
+    async fn apply_once(&self, delivery: &Delivery, body: &[u8]) -> Result<Synced, SyncError> {
         let Some(mut tx) = self.inbox.begin(delivery).await? else {
             return Ok(Synced::Duplicate);
         };
