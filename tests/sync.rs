@@ -490,3 +490,31 @@ async fn migrating_again_logs_nothing_on_postgres() {
     assert!(text.contains("the capture works"), "{text}");
     assert_eq!(text.matches("INFO").count(), 1, "{text}");
 }
+
+/// Regression (issue 30, item 3): with PostgreSQL down, each delivery waited for sqlx's 30-second
+/// connection timeout (Svix gives up after 15 s) and the crate logged nothing. It is answered
+/// `503 database_unavailable` with `Retry-After` within the inbox's 2-second acquire timeout
+/// (bounded loosely here; the figure is printed), and the answer is logged where it is made.
+#[tokio::test]
+async fn a_database_that_is_down_is_a_503_within_seconds() {
+    use axum::response::IntoResponse;
+    let mut server = PostgresServer::start();
+    // sqlx's defaults, as an app builds its pool: a 30-second acquire timeout.
+    let pool = sqlx::PgPool::connect(&server.url()).await.unwrap();
+    let mirror = Mirror::new(pool);
+    mirror.inbox().migrate().await.unwrap();
+    server.kill();
+    let body = envelope("user.updated", 5_000, user("user_down", 1, 1_000, 2_000));
+    let started = std::time::Instant::now();
+    let err = mirror
+        .apply(&delivery("msg_down", 1_716_883_200), body.as_bytes())
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    eprintln!("answered after {waited:?}: {err}");
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    assert_eq!(err.code(), "database_unavailable");
+    let response = err.into_response();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+}

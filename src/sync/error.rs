@@ -27,7 +27,19 @@ pub enum SyncError {
     /// The handler's own work failed (an error it returned through [`SyncError::handler`]).
     #[error("the handler failed: {0}")]
     Handler(#[source] crate::BoxError),
+    /// No connection to the database could be had within the inbox's
+    /// [acquire timeout](super::Inbox::with_acquire_timeout): the database is down or every
+    /// connection is busy. Answered `503` with `Retry-After` well before Svix gives up on the
+    /// attempt (15 s).
+    #[error("the database could not be reached within {waited:?}")]
+    Unavailable {
+        /// How long the delivery waited for a connection.
+        waited: std::time::Duration,
+    },
 }
+
+/// How long Svix is asked to wait when the database could not be reached.
+const DATABASE_DOWN_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl SyncError {
     /// Wraps an error of the app's own handler, so that it rolls the delivery back like any other.
@@ -35,14 +47,40 @@ impl SyncError {
         Self::Handler(err.into())
     }
 
-    /// The stable code of the answer: `sync_failed`.
+    /// The stable code of the answer: `database_unavailable` when the database could not be
+    /// reached, else `sync_failed`.
     pub fn code(&self) -> &'static str {
-        "sync_failed"
+        if self.is_unavailable() {
+            "database_unavailable"
+        } else {
+            "sync_failed"
+        }
     }
 
-    /// `500 Internal Server Error`: Svix retries the delivery.
+    /// `503 Service Unavailable` when the database could not be reached (with `Retry-After`),
+    /// else `500 Internal Server Error`: either way Svix retries the delivery.
     pub fn status(&self) -> http::StatusCode {
-        http::StatusCode::INTERNAL_SERVER_ERROR
+        if self.is_unavailable() {
+            http::StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            http::StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+
+    /// Whether the database could not be reached at all (a wait for a connection ran out, or the
+    /// connection itself failed), rather than refusing what was asked.
+    fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable { .. } => true,
+            Self::Database(err) => matches!(
+                err,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
     }
 
     /// `{"error":"sync_failed","message":...}`: says that nothing was kept and a retry will come,
@@ -51,6 +89,9 @@ impl SyncError {
         let message = match self {
             Self::Unordered { .. } => {
                 "the event carries no id or version to order it by; nothing was written"
+            }
+            _ if self.is_unavailable() => {
+                "the database cannot be reached; nothing was kept and a retry will be applied"
             }
             _ => "the delivery could not be written to the database; nothing was kept and a retry will be applied",
         };
@@ -62,6 +103,8 @@ impl SyncError {
 impl axum_core::response::IntoResponse for SyncError {
     fn into_response(self) -> axum_core::response::Response {
         error!(code = self.code(), error = %self, "clerk webhook not synced");
-        crate::response::json_response(self.status(), self.body_text().into())
+        let retry_after = self.is_unavailable().then_some(DATABASE_DOWN_RETRY_AFTER);
+        crate::response::rejection_response(self.status(), retry_after, self.body_text())
+            .map(Into::into)
     }
 }

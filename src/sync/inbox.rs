@@ -17,6 +17,10 @@ use super::SyncError;
 /// guard still keeps such a replay from overwriting newer data.
 pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// How long a delivery waits for a database connection by default: 2 seconds, so that a database
+/// that is down is answered `503` long before Svix gives up on the attempt (15 s).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How often a committing delivery also deletes a batch of expired inbox rows.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per batch: a short statement, and 1 440 batches a day outpace any real volume.
@@ -58,6 +62,7 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// ```
 pub struct Inbox<DB: SyncDatabase> {
     pool: sqlx::Pool<DB>,
+    acquire_timeout: Duration,
     retention: Duration,
     clock: Option<Clock>,
     next_purge_ms: Arc<AtomicI64>,
@@ -69,6 +74,7 @@ impl<DB: SyncDatabase> Inbox<DB> {
     pub fn new(pool: sqlx::Pool<DB>) -> Self {
         Self {
             pool,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             retention: DEFAULT_INBOX_RETENTION,
             clock: None,
             next_purge_ms: Arc::new(AtomicI64::new(i64::MIN)),
@@ -79,6 +85,15 @@ impl<DB: SyncDatabase> Inbox<DB> {
     /// longer than Svix retries (about 28 hours).
     pub fn with_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// How long a delivery waits for a connection before it is answered
+    /// [`SyncError::Unavailable`] (`503`, Svix retries), instead of
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`]. sqlx's own pool waits 30 s by default, twice as long as Svix
+    /// waits for an answer.
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
         self
     }
 
@@ -113,7 +128,13 @@ impl<DB: SyncDatabase> Inbox<DB> {
         &self,
         delivery: &Delivery,
     ) -> Result<Option<InboxTransaction<DB>>, SyncError> {
-        let mut tx = self.pool.begin().await?;
+        let begun = tokio::time::timeout(self.acquire_timeout, self.pool.begin()).await;
+        let Ok(begun) = begun else {
+            return Err(SyncError::Unavailable {
+                waited: self.acquire_timeout,
+            });
+        };
+        let mut tx = begun?;
         if !DB::claim(&mut tx, &delivery.key(), self.now_ms()).await? {
             return Ok(None);
         }
@@ -183,6 +204,7 @@ impl<DB: SyncDatabase> Clone for Inbox<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            acquire_timeout: self.acquire_timeout,
             retention: self.retention,
             clock: self.clock.clone(),
             next_purge_ms: Arc::clone(&self.next_purge_ms),
@@ -194,6 +216,7 @@ impl<DB: SyncDatabase> Clone for Inbox<DB> {
 impl<DB: SyncDatabase> fmt::Debug for Inbox<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inbox")
+            .field("acquire_timeout", &self.acquire_timeout)
             .field("retention", &self.retention)
             .field(
                 "clock",

@@ -24,5 +24,5 @@ mod mirror;
 pub use change::{Admission, Change, ObjectKind};
 pub use database::SyncDatabase;
 pub use error::SyncError;
-pub use inbox::{Inbox, InboxTransaction, DEFAULT_INBOX_RETENTION};
+pub use inbox::{Inbox, InboxTransaction, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_INBOX_RETENTION};
 pub use mirror::{Mirror, Synced};
