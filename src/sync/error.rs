@@ -39,6 +39,7 @@ pub enum SyncError {
 }
 
 /// How long Svix is asked to wait when the database could not be reached.
+#[cfg(feature = "axum")]
 const DATABASE_DOWN_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl SyncError {
