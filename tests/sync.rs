@@ -37,6 +37,87 @@ fn user_row<'a, DB: TestDb>(rows: &'a [sync_db::MirrorRow], id: &str) -> &'a syn
 }
 
 /// The issue's report: `user.deleted`, then a retry of an older `user.updated` under another id.
+/// Regression (issue 30, item 8): memberships stayed live after `user.deleted` or
+/// `organization.deleted` unless a membership deletion also arrived, and `organization.deleted`
+/// blanked the `slug` it carries. A membership cannot outlive its user or organization in Clerk:
+/// it is marked deleted at their deletion's time (its own deletion's, if that came), whatever the
+/// order the deliveries arrive in.
+async fn memberships_end_with_their_user_or_organization<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    use clerk_history::{membership, organization};
+    let events = [
+        envelope(
+            "organization.created",
+            1_000,
+            organization("org_m", 0, 1_000, 1_000),
+        ),
+        envelope(
+            "organizationMembership.created",
+            2_000,
+            membership("mem_u", "org_m", "user_m", 0, 2_000, 2_000),
+        ),
+        envelope(
+            "organizationMembership.created",
+            2_100,
+            membership("mem_o", "org_m", "user_o", 0, 2_100, 2_100),
+        ),
+        envelope(
+            "organizationMembership.created",
+            2_200,
+            membership("mem_own", "org_m", "user_m2", 0, 2_200, 2_200),
+        ),
+        envelope(
+            "organizationMembership.deleted",
+            2_500,
+            membership("mem_own", "org_m", "user_m2", 9, 2_200, 2_500),
+        ),
+        envelope("user.deleted", 3_000, deleted("user_m", "user")),
+        envelope(
+            "organization.deleted",
+            4_000,
+            serde_json::json!({"id": "org_m", "object": "organization", "slug": "acme", "deleted": true}),
+        ),
+    ];
+    // In order, and in reverse (every deletion first).
+    for (round, order) in [(0, false), (1, true)] {
+        let mirror = fresh(pool.clone()).await;
+        let mut bodies: Vec<&String> = events.iter().collect();
+        if order {
+            bodies.reverse();
+        }
+        for (n, body) in bodies.into_iter().enumerate() {
+            mirror
+                .apply(&delivery(&format!("msg_{round}_{n}"), 0), body.as_bytes())
+                .await
+                .unwrap();
+        }
+        let rows = DB::mirror_rows(mirror.inbox().pool()).await;
+        let deleted_at = |id: &str| {
+            rows.iter()
+                .find(|row| row.id == id)
+                .unwrap_or_else(|| panic!("{id}: no row ({})", DB::LABEL))
+                .columns
+                .last()
+                .unwrap()
+                .clone()
+        };
+        let label = format!("{}, reversed: {order}", DB::LABEL);
+        assert_eq!(deleted_at("mem_u").as_deref(), Some("3000"), "{label}");
+        assert_eq!(deleted_at("mem_o").as_deref(), Some("4000"), "{label}");
+        assert_eq!(deleted_at("mem_own").as_deref(), Some("2500"), "{label}");
+        let org = rows.iter().find(|row| row.id == "org_m").unwrap();
+        assert_eq!(
+            org.columns[1].as_deref(),
+            Some("acme"),
+            "the slug stays: {label}"
+        );
+        assert_eq!(
+            org.columns.last().unwrap().as_deref(),
+            Some("4000"),
+            "{label}"
+        );
+    }
+}
+
 async fn a_late_update_does_not_bring_a_deleted_user_back<DB: TestDb>(pool: sqlx::Pool<DB>) {
     let mirror = fresh(pool).await;
     let created = envelope("user.created", 1_000, user("user_1", 0, 1_000, 1_000));
@@ -242,6 +323,7 @@ async fn keys_are_per_endpoint<DB: TestDb>(pool: sqlx::Pool<DB>) {
 
 async fn every_scenario<DB: TestDb>(pool: sqlx::Pool<DB>) {
     a_late_update_does_not_bring_a_deleted_user_back(pool.clone()).await;
+    memberships_end_with_their_user_or_organization(pool.clone()).await;
     the_newest_update_wins(pool.clone()).await;
     a_failed_handler_keeps_nothing(pool.clone()).await;
     expired_deliveries_are_purged(pool.clone()).await;

@@ -134,9 +134,12 @@ fn deliveries(events: &[HistoryEvent], ordering: u64) -> Vec<HistoryEvent> {
     all
 }
 
-/// The mirror's rows after applying `events` in order, worked out from the JSON alone.
+/// The mirror's rows after applying `events` in order, worked out from the JSON alone. A
+/// membership whose own deletion never came is deleted at the earliest deletion of its user or
+/// organization, if either was deleted.
 fn expected_rows(events: &[HistoryEvent]) -> Vec<MirrorRow> {
     let mut rows: HashMap<(&'static str, String), MirrorRow> = HashMap::new();
+    let mut owner_deleted: HashMap<String, i64> = HashMap::new();
     let text = |value: &Value| match value {
         Value::Null => None,
         Value::String(text) => Some(text.clone()),
@@ -194,6 +197,12 @@ fn expected_rows(events: &[HistoryEvent]) -> Vec<MirrorRow> {
             ),
         };
         let id = data["id"].as_str().unwrap().to_owned();
+        if let Some(at) = body["timestamp"]
+            .as_i64()
+            .filter(|_| matches!(event_type, "user.deleted" | "organization.deleted"))
+        {
+            owner_deleted.entry(id.clone()).or_insert(at);
+        }
         let key = (table, id.clone());
         let already_deleted = rows
             .get(&key)
@@ -211,6 +220,21 @@ fn expected_rows(events: &[HistoryEvent]) -> Vec<MirrorRow> {
         }
     }
     let mut rows: Vec<MirrorRow> = rows.into_values().collect();
+    for row in rows
+        .iter_mut()
+        .filter(|row| row.table == "clerk_organization_memberships")
+    {
+        let owners = [&row.columns[0], &row.columns[1]];
+        let inherited = owners
+            .into_iter()
+            .flatten()
+            .filter_map(|owner| owner_deleted.get(owner))
+            .min();
+        let deleted_at = row.columns.last_mut().unwrap();
+        if deleted_at.is_none() {
+            *deleted_at = inherited.map(|at| at.to_string());
+        }
+    }
     rows.sort_by(|a, b| (a.table, &a.id).cmp(&(b.table, &b.id)));
     rows
 }

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::change::{Admission, Change};
+use super::change::{Admission, Change, ObjectKind};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -29,6 +29,18 @@ pub trait SyncDatabase: sqlx::Database + sealed::Sealed {
     fn write<'c>(
         conn: &'c mut Self::Connection,
         row: &'c MirrorRow<'_>,
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
+    fn end_memberships<'c>(
+        conn: &'c mut Self::Connection,
+        of: ObjectKind,
+        id: &'c str,
+        version: i64,
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
+    fn inherit_deletion<'c>(
+        conn: &'c mut Self::Connection,
+        membership_id: &'c str,
     ) -> BoxFuture<'c, sqlx::Result<()>>;
     #[doc(hidden)]
     fn purge<'c>(
@@ -88,6 +100,28 @@ const ADMIT: &str =
        AND (excluded.deleted OR clerk_webhooks_versions.version < excluded.version) \
      RETURNING version";
 const DELETED: &str = "SELECT deleted FROM clerk_webhooks_versions WHERE kind = $1 AND id = $2";
+
+/// A membership cannot outlive its user or its organization in Clerk: their deletion marks every
+/// membership the mirror holds of them deleted at the deletion's time (the earliest, when both
+/// go), unless the membership's own deletion was applied: that one's time stands. The guard is
+/// left alone, so later updates of the membership still apply in order and every delivery order
+/// ends in the same rows.
+const END_MEMBERSHIPS_OF_USER: &str = "UPDATE clerk_organization_memberships SET deleted_at = $2 \
+     WHERE user_id = $1 AND (deleted_at IS NULL OR deleted_at > $2) AND NOT EXISTS \
+     (SELECT 1 FROM clerk_webhooks_versions WHERE kind = 'organization_membership' \
+      AND id = clerk_organization_memberships.id AND deleted = TRUE)";
+const END_MEMBERSHIPS_OF_ORGANIZATION: &str =
+    "UPDATE clerk_organization_memberships SET deleted_at = $2 \
+     WHERE organization_id = $1 AND (deleted_at IS NULL OR deleted_at > $2) AND NOT EXISTS \
+     (SELECT 1 FROM clerk_webhooks_versions WHERE kind = 'organization_membership' \
+      AND id = clerk_organization_memberships.id AND deleted = TRUE)";
+/// A membership written (created or updated) after its user or organization was deleted is
+/// marked deleted at the earliest of those deletions.
+const INHERIT_DELETION: &str = "UPDATE clerk_organization_memberships SET deleted_at = \
+     (SELECT MIN(version) FROM clerk_webhooks_versions WHERE deleted = TRUE AND \
+      ((kind = 'user' AND id = clerk_organization_memberships.user_id) OR \
+       (kind = 'organization' AND id = clerk_organization_memberships.organization_id))) \
+     WHERE id = $1";
 const CLAIM: &str =
     "INSERT INTO clerk_webhooks_inbox (delivery_key, processed_at) VALUES ($1, $2) \
      ON CONFLICT (delivery_key) DO NOTHING";
@@ -115,7 +149,12 @@ const WRITE_MEMBERSHIP: &str = "INSERT INTO clerk_organization_memberships \
      updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data";
 
 macro_rules! impl_sync_database {
-    ($db:ty, json_type = $json_type:literal, migration_lock = $lock:literal) => {
+    (
+        $db:ty,
+        json_type = $json_type:literal,
+        migration_begin = $begin:literal,
+        migration_lock = $lock:literal
+    ) => {
         impl sealed::Sealed for $db {}
 
         impl SyncDatabase for $db {
@@ -183,6 +222,40 @@ macro_rules! impl_sync_database {
                 })
             }
 
+            fn end_memberships<'c>(
+                conn: &'c mut Self::Connection,
+                of: ObjectKind,
+                id: &'c str,
+                version: i64,
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    let statement = match of {
+                        ObjectKind::User => END_MEMBERSHIPS_OF_USER,
+                        ObjectKind::Organization => END_MEMBERSHIPS_OF_ORGANIZATION,
+                        ObjectKind::OrganizationMembership => return Ok(()),
+                    };
+                    sqlx::query(statement)
+                        .bind(id)
+                        .bind(version)
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                })
+            }
+
+            fn inherit_deletion<'c>(
+                conn: &'c mut Self::Connection,
+                membership_id: &'c str,
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(INHERIT_DELETION)
+                        .bind(membership_id)
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                })
+            }
+
             fn purge<'c>(
                 pool: &'c sqlx::Pool<Self>,
                 before_ms: i64,
@@ -201,7 +274,7 @@ macro_rules! impl_sync_database {
             fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>> {
                 Box::pin(async move {
                     let schema = SCHEMA.replace("{json}", $json_type);
-                    let mut tx = pool.begin().await?;
+                    let mut tx = pool.begin_with($begin).await?;
                     let conn: &mut Self::Connection = &mut tx;
                     // Two instances starting at once must not both create the tables.
                     // A query without arguments runs as a script of several statements.
@@ -218,16 +291,20 @@ macro_rules! impl_sync_database {
 impl_sync_database!(
     sqlx::Postgres,
     json_type = "JSONB",
+    migration_begin = "BEGIN",
     // `IF NOT EXISTS` makes PostgreSQL send a notice per existing object, which sqlx logs at
     // INFO: ten lines at every start. Warnings still come through.
     migration_lock = "SET LOCAL client_min_messages = warning; \
                       SELECT pg_advisory_xact_lock(7242615806917473537)"
 );
 
-// SQLite has one writer at a time: the schema's first write takes the lock.
+// SQLite has one writer at a time. A deferred transaction that reads the schema and then
+// writes fails at once with "database is locked" (not after the busy timeout) when another
+// connection wrote in between: the migration takes the write lock when it begins.
 #[cfg(feature = "sqlite")]
 impl_sync_database!(
     sqlx::Sqlite,
     json_type = "TEXT",
+    migration_begin = "BEGIN IMMEDIATE",
     migration_lock = "SELECT 1"
 );

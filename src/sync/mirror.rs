@@ -110,6 +110,7 @@ impl<DB: SyncDatabase> Mirror<DB> {
     ///
     /// [`SyncError`]: drop the transaction and answer 5xx.
     pub async fn write(tx: &mut InboxTransaction<DB>, body: &[u8]) -> Result<Synced, SyncError> {
+        use ClerkEvent::*;
         let (event, meta) = parse_event(body)?.into_parts();
         let Some(change) = Change::of(&event, &meta)? else {
             return Ok(Synced::Ignored);
@@ -128,7 +129,6 @@ impl<DB: SyncDatabase> Mirror<DB> {
             .map_err(|err| crate::EventError::invalid_envelope(&err))?;
         let deleted_at = change.is_deletion().then_some(change.version());
         let gone = [None; 5];
-        use ClerkEvent::*;
         let (table, texts, created_at, updated_at) = match &event {
             UserCreated(user) | UserUpdated(user) => (
                 &USERS,
@@ -156,7 +156,13 @@ impl<DB: SyncDatabase> Mirror<DB> {
                 org.created_at,
                 org.updated_at,
             ),
-            OrganizationDeleted(_) => (&ORGANIZATIONS, gone, None, None),
+            // An organization's deletion carries its slug too.
+            OrganizationDeleted(deleted) => (
+                &ORGANIZATIONS,
+                [None, deleted.slug.as_deref(), None, None, None],
+                None,
+                None,
+            ),
             // A deleted membership is sent whole, so its row keeps whom it joined to what.
             OrganizationMembershipCreated(membership)
             | OrganizationMembershipUpdated(membership)
@@ -185,6 +191,16 @@ impl<DB: SyncDatabase> Mirror<DB> {
             data,
         };
         DB::write(tx, &row).await?;
+        // A membership cannot outlive its user or its organization.
+        match &event {
+            UserDeleted(_) | OrganizationDeleted(_) => {
+                DB::end_memberships(tx, change.kind(), change.id(), change.version()).await?;
+            }
+            OrganizationMembershipCreated(_) | OrganizationMembershipUpdated(_) => {
+                DB::inherit_deletion(tx, change.id()).await?;
+            }
+            _ => {}
+        }
         Ok(Synced::Applied)
     }
 }

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS clerk_webhooks_versions (
 );
 
 -- The mirror. A deleted object keeps its row (so the app's references to it still resolve) with
--- `deleted_at` set and nothing else but what the deletion itself carried.
+-- `deleted_at` set and nothing else but what the deletion itself carried. A membership is also
+-- deleted when its user or organization is (at the earliest such deletion's time).
 CREATE TABLE IF NOT EXISTS clerk_users (
     id TEXT PRIMARY KEY,
     email TEXT,                           -- the primary email address
