@@ -118,6 +118,47 @@ async fn memberships_end_with_their_user_or_organization<DB: TestDb>(pool: sqlx:
     }
 }
 
+/// Regression (issue 30, item 2): a handler that followed the README (`Mirror::write` into its own
+/// transaction, then `tx.admit(&change)` before its own insert) got `Stale` for the mirror's own
+/// admission: the app's insert never ran, the answer was 200, nothing was logged. The guard
+/// answers once per change and transaction.
+async fn the_mirror_and_the_apps_own_writes_share_one_admission<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    let body = envelope("user.updated", 2_000, user("user_both", 1, 1_000, 2_000));
+    let (event, meta) = clerk_webhooks::parse_event(body.as_bytes())
+        .unwrap()
+        .into_parts();
+    let change = Change::of(&event, &meta).unwrap().unwrap();
+    let mut tx = mirror
+        .inbox()
+        .begin(&delivery("msg_both", 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Mirror::write(&mut tx, body.as_bytes()).await.unwrap(),
+        Synced::Applied
+    );
+    let admission = tx.admit(&change).await.unwrap();
+    assert!(admission.applies(), "{admission:?} ({})", DB::LABEL);
+    DB::count_effect(&mut tx, "msg_both").await.unwrap();
+    tx.commit().await.unwrap();
+    let effects = DB::effects(mirror.inbox().pool()).await;
+    assert!(
+        effects.contains(&("msg_both".to_owned(), 1)),
+        "{effects:?} ({})",
+        DB::LABEL
+    );
+    // A later transaction about the same change is a repeat: the guard says so.
+    let mut again = mirror
+        .inbox()
+        .begin(&delivery("msg_both_again", 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!again.admit(&change).await.unwrap().applies());
+}
+
 async fn a_late_update_does_not_bring_a_deleted_user_back<DB: TestDb>(pool: sqlx::Pool<DB>) {
     let mirror = fresh(pool).await;
     let created = envelope("user.created", 1_000, user("user_1", 0, 1_000, 1_000));
@@ -324,6 +365,7 @@ async fn keys_are_per_endpoint<DB: TestDb>(pool: sqlx::Pool<DB>) {
 async fn every_scenario<DB: TestDb>(pool: sqlx::Pool<DB>) {
     a_late_update_does_not_bring_a_deleted_user_back(pool.clone()).await;
     memberships_end_with_their_user_or_organization(pool.clone()).await;
+    the_mirror_and_the_apps_own_writes_share_one_admission(pool.clone()).await;
     the_newest_update_wins(pool.clone()).await;
     a_failed_handler_keeps_nothing(pool.clone()).await;
     expired_deliveries_are_purged(pool.clone()).await;

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Delivery;
 
-use super::change::{Admission, Change};
+use super::change::{Admission, Change, ObjectKind};
 use super::database::SyncDatabase;
 use super::SyncError;
 
@@ -141,6 +141,7 @@ impl<DB: SyncDatabase> Inbox<DB> {
         Ok(Some(InboxTransaction {
             tx,
             inbox: self.clone(),
+            admitted: Vec::new(),
         }))
     }
 
@@ -237,6 +238,9 @@ impl<DB: SyncDatabase> fmt::Debug for Inbox<DB> {
 pub struct InboxTransaction<DB: SyncDatabase> {
     tx: sqlx::Transaction<'static, DB>,
     inbox: Inbox<DB>,
+    /// The guard's answers in this transaction: asking again about the same change (the mirror
+    /// asked, then the app's own code) gets the same answer, not `Stale` for its own admission.
+    admitted: Vec<(ObjectKind, String, i64, bool, Admission)>,
 }
 
 impl<DB: SyncDatabase> InboxTransaction<DB> {
@@ -246,11 +250,34 @@ impl<DB: SyncDatabase> InboxTransaction<DB> {
     /// transaction, and holds the object's row until then, so concurrent deliveries about one
     /// object are applied one after the other.
     ///
+    /// One admission per change and transaction: asking again about the same change gets the
+    /// first answer, so code of your own after [`Mirror::write`](super::Mirror::write) in the same
+    /// transaction sees `Apply` where the mirror did, rather than `Stale` for the mirror's own
+    /// record.
+    ///
     /// # Errors
     ///
     /// The database's.
     pub async fn admit(&mut self, change: &Change<'_>) -> Result<Admission, SyncError> {
-        Ok(DB::admit(&mut self.tx, change).await?)
+        let key = (
+            change.kind(),
+            change.id(),
+            change.version(),
+            change.is_deletion(),
+        );
+        if let Some(&(.., admission)) =
+            self.admitted
+                .iter()
+                .find(|(kind, id, version, deletion, _)| {
+                    (*kind, id.as_str(), *version, *deletion) == key
+                })
+        {
+            return Ok(admission);
+        }
+        let admission = DB::admit(&mut self.tx, change).await?;
+        self.admitted
+            .push((key.0, key.1.to_owned(), key.2, key.3, admission));
+        Ok(admission)
     }
 
     /// Commits the delivery's record and every write made through the transaction.
