@@ -126,10 +126,12 @@ fn verification_never_copies_and_buffering_grows_with_the_data() {
         bytes_after - bytes_before
     );
 
-    // 2. Through the layer, a body in 16 frames with Content-Length: the buffer doubles with the
-    //    data that arrived (128, 256, 512 KiB, then exactly the announced 1 MiB once that much has
-    //    arrived), so all it allocates is under twice the body, no allocation is larger than the
-    //    body, and nothing is copied after buffering.
+    // 2. Through the layer, a body in 16 frames with Content-Length: the buffer grows by a quarter
+    //    of what arrived, at most 64 KiB beyond it (issue 30: doubling charged up to twice what a
+    //    forged body sent): 160, 240, 320, 448, 576, 704, 832, 960 KiB, then exactly the announced
+    //    1 MiB. So it reallocates 9 times (5 of them 512 KiB or more), allocates about 5.1 times
+    //    the body in all (the price of never holding more than 64 KiB beyond what arrived), no
+    //    allocation is larger than the body, and nothing is copied after buffering.
     let frames: Vec<Bytes> = body.chunks(64 * 1024).map(Bytes::copy_from_slice).collect();
     let app: Router = Router::new().route(
         "/hook",
@@ -155,12 +157,12 @@ fn verification_never_copies_and_buffering_grows_with_the_data() {
     let (large_after, bytes_after) = counts();
     assert_eq!(status, StatusCode::OK);
     assert!(
-        large_after - large_before <= 2,
+        large_after - large_before <= 5,
         "{} allocations of 512 KiB or more",
         large_after - large_before
     );
     assert!(
-        bytes_after - bytes_before < 2 * body.len(),
+        bytes_after - bytes_before < 11 * body.len() / 2,
         "buffering allocated {} bytes for a body of {}",
         bytes_after - bytes_before,
         body.len()

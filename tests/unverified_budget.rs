@@ -75,6 +75,8 @@ impl Settled {
 /// The server's request body, watched.
 struct Watched {
     inner: Incoming,
+    /// What the client sends before it stalls (its `x-test-sent` header; `SENT` without one).
+    sent: usize,
     taken: usize,
     counted: bool,
     settled: Settled,
@@ -93,7 +95,7 @@ impl Body for Watched {
             Poll::Ready(Some(Ok(frame))) => {
                 self.taken += frame.data_ref().map_or(0, Bytes::len);
             }
-            Poll::Pending if self.taken == SENT && !self.counted => {
+            Poll::Pending if self.taken == self.sent && !self.counted => {
                 self.counted = true;
                 self.settled.add();
             }
@@ -143,8 +145,14 @@ async fn start(budget: usize) -> Server {
         let settled = settled.clone();
         move |request: Request<Incoming>| {
             settled.alive.fetch_add(1, Ordering::SeqCst);
+            let sent = request
+                .headers()
+                .get("x-test-sent")
+                .and_then(|value| value.to_str().ok()?.parse().ok())
+                .unwrap_or(SENT);
             request.map(|inner| Watched {
                 inner,
+                sent,
                 taken: 0,
                 counted: false,
                 settled: settled.clone(),
@@ -224,17 +232,25 @@ struct Attack {
 /// Opens one HTTP/2 connection with `streams` forged streams that each send `SENT` bytes and
 /// stall, and waits until the server buffered each in full or refused it.
 async fn attack(server: &Server, streams: usize) -> Attack {
+    attack_with(server, streams, SENT).await
+}
+
+/// [`attack`] with streams that each send `sent` bytes.
+async fn attack_with(server: &Server, streams: usize, sent: usize) -> Attack {
     let before = live_bytes();
     let (sender, socket) = connect::<Stalling>(server.address).await;
     let refused = Settled::default();
     for n in 0..streams {
         let mut sender = sender.clone();
         let refused = refused.clone();
-        let request = forged_request(
+        let mut request = forged_request(
             &format!("http://{}/", server.address),
-            &format!("msg_forged_{n}"),
-            Stalling { left: SENT },
+            &format!("msg_forged_{sent}_{n}"),
+            Stalling { left: sent },
         );
+        request
+            .headers_mut()
+            .insert("x-test-sent", http::HeaderValue::from(sent));
         tokio::spawn(async move {
             sender.ready().await.unwrap();
             if let Ok(response) = sender.send_request(request).await {
@@ -311,18 +327,46 @@ async fn a_hundred_and_fifty_stalled_http2_streams_hold_at_most_the_budget() {
     assert!(attack_without_budget.growth > (STREAMS * SENT) as isize * 9 / 10);
 }
 
+/// Regression (issue 30, item 5): near-limit forged bodies filled the whole budget and every
+/// genuine delivery got 503 for as long as the attacker held them. A quarter of the budget is kept
+/// for small bodies: four stalled streams of just under the limit against a budget of four limits
+/// get three places and a 503, and a genuine delivery still gets through; only small forged
+/// bodies that fill the reserve too make it `503 overloaded`, and it is free again when they go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_budget_answers_503_overloaded_and_is_free_again_when_the_streams_go() {
+async fn large_forged_bodies_leave_room_for_genuine_deliveries() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    // Four stalled streams of just under the limit fill a budget of four limits exactly.
     let server = start(4 * BODY_LIMIT).await;
-    let attack = attack(&server, 4).await;
-    assert_eq!(attack.refused, 0);
-    assert_eq!(
-        genuine(server.address, "msg_during").await,
-        (StatusCode::SERVICE_UNAVAILABLE, "overloaded".to_owned())
+    let large = attack(&server, 4).await;
+    // At least the fourth would take the reserve (streams growing at once may leave two out).
+    assert!(
+        (1..=2).contains(&large.refused),
+        "{} refused",
+        large.refused
     );
-    attack.socket.shutdown(std::net::Shutdown::Both).unwrap();
+    assert_eq!(
+        genuine(server.address, "msg_during").await.0,
+        StatusCode::OK,
+        "the reserve lets a genuine delivery through"
+    );
+    // Small forged bodies can take the reserve too, but no more than the budget.
+    let small = attack_with(&server, 200, 16 * 1024).await;
+    assert!(small.refused > 0, "the reserve is bounded too");
+    for attack in [large, small] {
+        attack.socket.shutdown(std::net::Shutdown::Both).unwrap();
+    }
     server.settled.until_no_body_is_alive().await;
     assert_eq!(genuine(server.address, "msg_after").await.0, StatusCode::OK);
+
+    // A budget of one body has no reserve: one stalled forged body leaves nothing, and a genuine
+    // delivery is answered `503 overloaded` with `Retry-After` until it goes.
+    let tight = start(BODY_LIMIT).await;
+    let held = attack(&tight, 1).await;
+    assert_eq!(held.refused, 0);
+    assert_eq!(
+        genuine(tight.address, "msg_tight").await,
+        (StatusCode::SERVICE_UNAVAILABLE, "overloaded".to_owned())
+    );
+    held.socket.shutdown(std::net::Shutdown::Both).unwrap();
+    tight.settled.until_no_body_is_alive().await;
+    assert_eq!(genuine(tight.address, "msg_free").await.0, StatusCode::OK);
 }

@@ -9,14 +9,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// The default of [`with_unverified_budget`](crate::ClerkWebhookLayer::with_unverified_budget):
-/// 32 MiB, room for 128 bodies at the default body limit or thousands of real deliveries (a few
-/// KiB each) in flight at once, and a bound far below what a server process can spare.
+/// 32 MiB, room for about 23 bodies at the default body limit (1 MiB) or thousands of real
+/// deliveries (a few KiB each) in flight at once, and a bound far below what a server process can
+/// spare. A quarter of it (8 MiB) is kept for bodies of at most 64 KiB: forged near-limit bodies
+/// cannot take it, so genuine deliveries keep getting through while they fill the rest.
 pub const DEFAULT_UNVERIFIED_BUDGET: usize = 32 * 1024 * 1024;
 
-/// A shared count of the bytes still free for unverified bodies.
+/// What a body may hold and still draw on the [reserve](UnverifiedBudget::new): 64 KiB, more
+/// than any genuine Clerk delivery but a user or organization with Clerk's maximum metadata.
+pub(crate) const SMALL_BODY: usize = 64 * 1024;
+
+/// A shared count of the bytes still free for unverified bodies, and the part of it kept for
+/// small bodies.
 #[derive(Debug, Clone)]
 pub(crate) struct UnverifiedBudget {
     free: Arc<AtomicUsize>,
+    reserve: usize,
 }
 
 /// The budget has no room for what a body needs next.
@@ -24,9 +32,13 @@ pub(crate) struct UnverifiedBudget {
 pub(crate) struct Exhausted;
 
 impl UnverifiedBudget {
-    pub(crate) fn new(bytes: usize) -> Self {
+    /// `bytes` in all, of which bodies larger than [`SMALL_BODY`] may not take the last
+    /// `reserve`: forged near-limit bodies can fill the rest, and genuine deliveries (a few KiB)
+    /// still get through.
+    pub(crate) fn new(bytes: usize, reserve: usize) -> Self {
         Self {
             free: Arc::new(AtomicUsize::new(bytes)),
+            reserve: reserve.min(bytes),
         }
     }
 
@@ -34,6 +46,7 @@ impl UnverifiedBudget {
     pub(crate) fn share(&self) -> Share {
         Share {
             free: Some(Arc::clone(&self.free)),
+            reserve: self.reserve,
             held: 0,
         }
     }
@@ -49,6 +62,7 @@ impl UnverifiedBudget {
 pub(crate) struct Share {
     /// `None` only for the placeholder left behind by `mem::take`, which holds nothing.
     free: Option<Arc<AtomicUsize>>,
+    reserve: usize,
     held: usize,
 }
 
@@ -62,8 +76,10 @@ impl Share {
         let Some(free) = &self.free else {
             return Err(Exhausted);
         };
+        // A large body leaves the reserve to small ones.
+        let floor = if total > SMALL_BODY { self.reserve } else { 0 };
         free.fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
-            free.checked_sub(extra)
+            free.checked_sub(extra).filter(|&left| left >= floor)
         })
         .map_err(|_| Exhausted)?;
         self.held = total;
@@ -83,9 +99,27 @@ impl Drop for Share {
 mod tests {
     use super::*;
 
+    /// Issue 30, item 5: near-limit forged bodies can fill the budget but its reserve, so genuine
+    /// deliveries, a few KiB each, still get through.
+    #[test]
+    fn large_bodies_leave_the_reserve_to_small_ones() {
+        let budget = UnverifiedBudget::new(4 * SMALL_BODY, SMALL_BODY);
+        let mut large = budget.share();
+        assert_eq!(large.grow_to(3 * SMALL_BODY + 1), Err(Exhausted));
+        large.grow_to(3 * SMALL_BODY).unwrap();
+        let mut small = budget.share();
+        small.grow_to(SMALL_BODY).unwrap();
+        assert_eq!(budget.free(), 0);
+        drop(small);
+        // The reserve is for bodies that stay small: one that grows past it cannot use it.
+        let mut growing = budget.share();
+        growing.grow_to(SMALL_BODY).unwrap();
+        assert_eq!(growing.grow_to(SMALL_BODY + 1), Err(Exhausted));
+    }
+
     #[test]
     fn shares_draw_from_one_budget_and_give_back_when_dropped() {
-        let budget = UnverifiedBudget::new(100);
+        let budget = UnverifiedBudget::new(100, 0);
         let mut first = budget.share();
         let mut second = budget.clone().share();
         first.grow_to(60).unwrap();
@@ -101,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_refused_growth_keeps_what_was_held() {
-        let budget = UnverifiedBudget::new(10);
+        let budget = UnverifiedBudget::new(10, 0);
         let mut share = budget.share();
         share.grow_to(8).unwrap();
         assert_eq!(share.grow_to(usize::MAX), Err(Exhausted));

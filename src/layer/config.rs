@@ -6,15 +6,17 @@ use super::budget::UnverifiedBudget;
 use super::streak::FailureStreak;
 use crate::verify::Verifier;
 
-/// The default [`with_body_limit`](crate::ClerkWebhookLayer::with_body_limit): 256 KiB.
+/// The default [`with_body_limit`](crate::ClerkWebhookLayer::with_body_limit): 1 MiB, the largest
+/// body Svix sends.
 ///
-/// Clerk's events are a few KiB; the largest real ones, a user or organization carrying Clerk's
-/// maximum metadata (8 KB for each of public, private and unsafe) and many identifications, are a
-/// few tens of KiB. 256 KiB leaves several times that as headroom for Clerk's payloads to grow,
-/// while keeping what one forged request can make the server hold small, and it lets the default
-/// [budget of unverified bytes](super::DEFAULT_UNVERIFIED_BUDGET) hold 128 bodies of the largest
-/// size at once.
-pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+/// Clerk's events are a few KiB, the largest real ones (a user with many organization memberships,
+/// a session carrying its user) a few tens of KiB; a smaller limit would refuse a genuine delivery
+/// for all 28 hours of Svix's retries, so the default accepts every body Svix can send. What a
+/// forged near-limit body can hold is bounded by the
+/// [budget of unverified bytes](super::DEFAULT_UNVERIFIED_BUDGET), a quarter of which is kept for
+/// bodies of at most 64 KiB, so genuine deliveries still get through while forged large ones fill
+/// the rest.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// What to do with an authentic delivery of a known event type whose data does not fit this
 /// version's model.
@@ -71,7 +73,7 @@ impl Config {
             unsupported: UnsupportedEvents::default(),
             parsing: Parsing::Typed,
             budget_bytes: super::DEFAULT_UNVERIFIED_BUDGET,
-            budget: UnverifiedBudget::new(0),
+            budget: UnverifiedBudget::new(0, 0),
             streak: Arc::default(),
         };
         config.renew_budget();
@@ -81,6 +83,9 @@ impl Config {
     /// A fresh budget for the current settings: one body of the largest size always fits, so a
     /// budget below the body limit cannot refuse a genuine delivery on an idle server.
     pub(crate) fn renew_budget(&mut self) {
-        self.budget = UnverifiedBudget::new(self.budget_bytes.max(self.body_limit));
+        let total = self.budget_bytes.max(self.body_limit);
+        // A quarter kept for small bodies, as long as one body of the limit still fits.
+        let reserve = (total / 4).min(total - self.body_limit);
+        self.budget = UnverifiedBudget::new(total, reserve);
     }
 }

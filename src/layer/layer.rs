@@ -57,7 +57,7 @@ use crate::verify::Verifier;
 ///     post(on_clerk).route_layer(
 ///         ServiceBuilder::new()
 ///             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
-///             .layer(ClerkWebhookLayer::new(verifier).with_body_limit(256 * 1024)),
+///             .layer(ClerkWebhookLayer::new(verifier).with_body_limit(1024 * 1024)),
 ///     ),
 /// );
 /// # Ok::<(), clerk_webhooks::SecretError>(())
@@ -68,7 +68,7 @@ pub struct ClerkWebhookLayer {
 }
 
 impl ClerkWebhookLayer {
-    /// A layer verifying with `verifier`, a 256 KiB body limit, a 32 MiB budget of unverified
+    /// A layer verifying with `verifier`, a 1 MiB body limit, a 32 MiB budget of unverified
     /// bytes, and unsupported events rejected.
     pub fn new(verifier: Verifier) -> Self {
         crate::metrics::describe();
@@ -87,7 +87,7 @@ impl ClerkWebhookLayer {
     }
 
     /// The largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`](super::DEFAULT_BODY_LIMIT),
-    /// 256 KiB; its documentation says why). Larger bodies get `413 Payload Too Large`, and no
+    /// 1 MiB; its documentation says why). Larger bodies get `413 Payload Too Large`, and no
     /// more than this is held in memory per request. An outer body limit (tower-http's
     /// `RequestBodyLimitLayer`) must be at least this large.
     #[must_use]
