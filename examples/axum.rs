@@ -68,6 +68,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
+    // The recorder first: the layer describes its metrics (`# HELP`) to the recorder installed
+    // when it is built.
+    #[cfg(feature = "metrics")]
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
     // A missing or malformed secret stops the process here, not on the first delivery.
     let webhooks = ServiceBuilder::new()
         .layer(ClerkWebhookLayer::from_env()?)
@@ -75,14 +79,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(DedupeLayer::new(MemoryStore::new()));
     let app = Router::new().route("/webhooks/clerk", post(on_clerk).route_layer(webhooks));
     #[cfg(feature = "metrics")]
-    let app = {
-        let prometheus =
-            metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
-        app.route(
-            "/metrics",
-            axum::routing::get(move || std::future::ready(prometheus.render())),
-        )
-    };
+    let app = app.route(
+        "/metrics",
+        axum::routing::get(move || std::future::ready(prometheus.render())),
+    );
     let app = app
         // A deadline for the whole request: the layer waits for the body as long as it comes.
         .layer(TimeoutLayer::with_status_code(

@@ -104,4 +104,16 @@ fn the_axum_example_counts_accepted_refused_and_duplicate_deliveries() {
         );
     }
     assert!(!scrape.contains("msg_1"), "an id became a label:\n{scrape}");
+    // Regression (review of issue 30, item 9): the layer describes its metrics to the recorder
+    // installed when it is built; the example installs it first, so Prometheus shows `# HELP`.
+    for name in [
+        "clerk_webhooks_deliveries_accepted_total",
+        "clerk_webhooks_dedupe_total",
+        "clerk_webhooks_verify_parse_seconds",
+    ] {
+        assert!(
+            scrape.contains(&format!("# HELP {name} ")),
+            "no description of {name}:\n{scrape}"
+        );
+    }
 }

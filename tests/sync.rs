@@ -149,6 +149,32 @@ async fn the_mirror_and_the_apps_own_writes_share_one_admission<DB: TestDb>(pool
         "{effects:?} ({})",
         DB::LABEL
     );
+    // Within one transaction, a change asked about again after another change of the object is
+    // asked anew: the deletion in between stands.
+    let gone = envelope("user.deleted", 3_000, deleted("user_both", "user"));
+    let (gone_event, gone_meta) = clerk_webhooks::parse_event(gone.as_bytes())
+        .unwrap()
+        .into_parts();
+    let deletion = Change::of(&gone_event, &gone_meta).unwrap().unwrap();
+    let mut tx = mirror
+        .inbox()
+        .begin(&delivery("msg_both_interleaved", 0))
+        .await
+        .unwrap()
+        .unwrap();
+    let later = envelope("user.updated", 2_500, user("user_both", 2, 1_000, 2_500));
+    let (later_event, later_meta) = clerk_webhooks::parse_event(later.as_bytes())
+        .unwrap()
+        .into_parts();
+    let update = Change::of(&later_event, &later_meta).unwrap().unwrap();
+    assert!(tx.admit(&update).await.unwrap().applies());
+    assert!(tx.admit(&deletion).await.unwrap().applies());
+    assert!(
+        !tx.admit(&update).await.unwrap().applies(),
+        "a remembered answer outlived a deletion ({})",
+        DB::LABEL
+    );
+    drop(tx);
     // A later transaction about the same change is a repeat: the guard says so.
     let mut again = mirror
         .inbox()

@@ -16,7 +16,8 @@ use std::sync::Arc;
 pub const DEFAULT_UNVERIFIED_BUDGET: usize = 32 * 1024 * 1024;
 
 /// What a body may hold and still draw on the [reserve](UnverifiedBudget::new): 64 KiB, more
-/// than any genuine Clerk delivery but a user or organization with Clerk's maximum metadata.
+/// than a genuine Clerk delivery holds in all but the rarest cases (a user or organization
+/// carrying Clerk's maximum metadata).
 pub(crate) const SMALL_BODY: usize = 64 * 1024;
 
 /// A shared count of the bytes still free for unverified bodies, and the part of it kept for
@@ -111,10 +112,16 @@ mod tests {
         small.grow_to(SMALL_BODY).unwrap();
         assert_eq!(budget.free(), 0);
         drop(small);
-        // The reserve is for bodies that stay small: one that grows past it cannot use it.
+        drop(large);
+        // The reserve is for bodies that stay small: with room left above the reserve, a body
+        // may grow past SMALL_BODY only as far as the reserve's edge.
         let mut growing = budget.share();
         growing.grow_to(SMALL_BODY).unwrap();
-        assert_eq!(growing.grow_to(SMALL_BODY + 1), Err(Exhausted));
+        growing.grow_to(3 * SMALL_BODY).unwrap();
+        assert_eq!(budget.free(), SMALL_BODY);
+        assert_eq!(growing.grow_to(3 * SMALL_BODY + 1), Err(Exhausted));
+        // A small body may still take the reserve.
+        budget.share().grow_to(SMALL_BODY).unwrap();
     }
 
     #[test]

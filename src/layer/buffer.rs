@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::budget::Share;
+use super::budget::{Share, SMALL_BODY};
 
 /// The most room a buffer holds beyond the bytes that arrived: what a body is charged against
 /// the budget beyond what it sent. Growth by a quarter keeps the copies few (about a dozen
@@ -104,6 +104,10 @@ impl BodyBuffer {
     fn grow(&mut self, buffer: &mut Vec<u8>, needed: usize) -> Result<(), BufferError> {
         let slack = (needed / 4).min(MAX_SLACK);
         let mut target = needed.saturating_add(slack).min(self.limit);
+        // A body that is still small stays within what may draw on the budget's reserve.
+        if needed <= SMALL_BODY {
+            target = target.min(SMALL_BODY);
+        }
         if let Some(announced) = self.announced.filter(|&announced| announced >= needed) {
             target = target.min(announced);
         }

@@ -137,16 +137,36 @@ fn advice(code: &str) -> Option<&'static str> {
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn log_raised(code: &str, count: u64, span: i64, advice: &str) {
     // Anyone can send requests with Svix headers: the words say what is known (nothing was
-    // accepted) and what it means if Clerk sent them, never that it did.
+    // accepted since this cause's first refusal) and what it means if Clerk sent them, never that
+    // it did; and what it means if Clerk did not, which depends on whether the refusal came
+    // before or after the signature verified.
     error!(
         code,
         refused = count,
         minutes = span / 60,
-        "clerk webhook: no delivery accepted for {} minutes, {count} requests refused ({code}). \
-         If Clerk sent them (its dashboard lists the endpoint's failed attempts): {advice}. If it \
-         did not, they were forged and nothing needs fixing",
-        span / 60
+        "clerk webhook: {count} requests refused ({code}) over at least {} minutes, none \
+         accepted since. If Clerk sent them (its dashboard lists the endpoint's failed attempts): \
+         {advice}. {}",
+        span / 60,
+        if_not_clerk(code)
     );
+}
+
+/// What a streak of `code` means when Clerk did not send the requests.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+fn if_not_clerk(code: &str) -> &'static str {
+    match code {
+        // Refused after the signature verified: whoever sent them holds a valid secret.
+        "unsupported_event" | "invalid_payload" => {
+            "If it did not, someone else holds the signing secret: rotate it"
+        }
+        // A budget or memory refusal refuses genuine deliveries too.
+        "out_of_memory" | "overloaded" => {
+            "If it did not, a flood of unverified requests is under way and refuses genuine \
+             deliveries too: bound it (TimeoutLayer, connection limits)"
+        }
+        _ => "If it did not, they were forged and nothing needs fixing",
+    }
 }
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]

@@ -38,6 +38,11 @@ pub trait SyncDatabase: sqlx::Database + sealed::Sealed {
         version: i64,
     ) -> BoxFuture<'c, sqlx::Result<()>>;
     #[doc(hidden)]
+    fn lock_owners<'c>(
+        conn: &'c mut Self::Connection,
+        owners: &'c [String],
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
     fn inherit_deletion<'c>(
         conn: &'c mut Self::Connection,
         membership_id: &'c str,
@@ -153,7 +158,8 @@ macro_rules! impl_sync_database {
         $db:ty,
         json_type = $json_type:literal,
         migration_begin = $begin:literal,
-        migration_lock = $lock:literal
+        migration_lock = $lock:literal,
+        owner_lock = $owner_lock:expr
     ) => {
         impl sealed::Sealed for $db {}
 
@@ -243,6 +249,24 @@ macro_rules! impl_sync_database {
                 })
             }
 
+            fn lock_owners<'c>(
+                conn: &'c mut Self::Connection,
+                owners: &'c [String],
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    let Some(statement) = $owner_lock else {
+                        return Ok(());
+                    };
+                    for owner in owners {
+                        sqlx::query(statement)
+                            .bind(owner)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            }
+
             fn inherit_deletion<'c>(
                 conn: &'c mut Self::Connection,
                 membership_id: &'c str,
@@ -295,7 +319,11 @@ impl_sync_database!(
     // `IF NOT EXISTS` makes PostgreSQL send a notice per existing object, which sqlx logs at
     // INFO: ten lines at every start. Warnings still come through.
     migration_lock = "SET LOCAL client_min_messages = warning; \
-                      SELECT pg_advisory_xact_lock(7242615806917473537)"
+                      SELECT pg_advisory_xact_lock(7242615806917473537)",
+    // A membership's write and its user's or organization's deletion take the owner's lock
+    // first, so they never run side by side: under READ COMMITTED, a deletion would not see a
+    // membership inserted by a transaction still running, which would not see the deletion.
+    owner_lock = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 7242615806917473537))")
 );
 
 // SQLite has one writer at a time. A deferred transaction that reads the schema and then
@@ -306,5 +334,7 @@ impl_sync_database!(
     sqlx::Sqlite,
     json_type = "TEXT",
     migration_begin = "BEGIN IMMEDIATE",
-    migration_lock = "SELECT 1"
+    migration_lock = "SELECT 1",
+    // A delivery's first statement takes SQLite's one write lock: deliveries are serialised.
+    owner_lock = None::<&'static str>
 );

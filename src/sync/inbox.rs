@@ -238,8 +238,9 @@ impl<DB: SyncDatabase> fmt::Debug for Inbox<DB> {
 pub struct InboxTransaction<DB: SyncDatabase> {
     tx: sqlx::Transaction<'static, DB>,
     inbox: Inbox<DB>,
-    /// The guard's answers in this transaction: asking again about the same change (the mirror
-    /// asked, then the app's own code) gets the same answer, not `Stale` for its own admission.
+    /// The guard's last answer about each object in this transaction: asking again about that
+    /// same change (the mirror asked, then the app's own code) gets the same answer, not `Stale`
+    /// for its own admission; any other change of the object asks the database.
     admitted: Vec<(ObjectKind, String, i64, bool, Admission)>,
 }
 
@@ -259,24 +260,28 @@ impl<DB: SyncDatabase> InboxTransaction<DB> {
     ///
     /// The database's.
     pub async fn admit(&mut self, change: &Change<'_>) -> Result<Admission, SyncError> {
-        let key = (
-            change.kind(),
-            change.id(),
-            change.version(),
-            change.is_deletion(),
-        );
-        if let Some(&(.., admission)) =
-            self.admitted
-                .iter()
-                .find(|(kind, id, version, deletion, _)| {
-                    (*kind, id.as_str(), *version, *deletion) == key
-                })
-        {
-            return Ok(admission);
+        let last = self
+            .admitted
+            .iter()
+            .position(|(kind, id, ..)| *kind == change.kind() && id == change.id());
+        if let Some(index) = last {
+            let (.., version, deletion, admission) = &self.admitted[index];
+            if (*version, *deletion) == (change.version(), change.is_deletion()) {
+                return Ok(*admission);
+            }
         }
         let admission = DB::admit(&mut self.tx, change).await?;
-        self.admitted
-            .push((key.0, key.1.to_owned(), key.2, key.3, admission));
+        let entry = (
+            change.kind(),
+            change.id().to_owned(),
+            change.version(),
+            change.is_deletion(),
+            admission,
+        );
+        match last {
+            Some(index) => self.admitted[index] = entry,
+            None => self.admitted.push(entry),
+        }
         Ok(admission)
     }
 

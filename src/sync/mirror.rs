@@ -115,6 +115,22 @@ impl<DB: SyncDatabase> Mirror<DB> {
         let Some(change) = Change::of(&event, &meta)? else {
             return Ok(Synced::Ignored);
         };
+        // A membership and its user's or organization's deletion are decided one after the other.
+        let owners: Vec<String> = match &event {
+            UserDeleted(_) => vec![format!("user:{}", change.id())],
+            OrganizationDeleted(_) => vec![format!("organization:{}", change.id())],
+            OrganizationMembershipCreated(membership)
+            | OrganizationMembershipUpdated(membership)
+            | OrganizationMembershipDeleted(membership) => {
+                let mut owners = vec![format!("organization:{}", membership.organization.id)];
+                owners.extend(membership.user_id().map(|user| format!("user:{user}")));
+                // One order for every transaction: no two wait on each other.
+                owners.sort();
+                owners
+            }
+            _ => Vec::new(),
+        };
+        DB::lock_owners(tx, &owners).await?;
         match tx.admit(&change).await? {
             Admission::Apply => {}
             Admission::Stale => return Ok(Synced::Stale),
