@@ -388,7 +388,117 @@ async fn keys_are_per_endpoint<DB: TestDb>(pool: sqlx::Pool<DB>) {
     );
 }
 
+/// Regression (issue 30, item 1): PostgreSQL's JSONB refuses `\u0000` anywhere in `data` (a user
+/// can write it into `unsafe_metadata` from the browser) and its text columns refuse U+0000: the
+/// mirror answered 500 to every retry for 28 hours, and every later delivery about that user
+/// carried the NUL too, so the row stayed at its old state for good. Every such delivery is
+/// stored now (`data` exactly, the typed columns with U+FFFD on PostgreSQL), and the row follows
+/// every later change.
+async fn a_nul_in_a_user_is_stored_and_followed<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    let with_nul = |revision: u32, updated_at: i64| {
+        let mut data = user("user_nul", revision, 1_000, updated_at);
+        data["first_name"] = format!("Ada\u{0}{revision}").into();
+        data["unsafe_metadata"] =
+            serde_json::json!({ "note\u{0}": format!("typed\u{0}in the browser {revision}") });
+        data
+    };
+    for (svix_id, revision, updated_at) in [("msg_nul_1", 1, 1_000), ("msg_nul_2", 2, 2_000)] {
+        let data = with_nul(revision, updated_at);
+        let body = envelope("user.updated", updated_at, data.clone());
+        let synced = mirror
+            .apply(&delivery(svix_id, 0), body.as_bytes())
+            .await
+            .unwrap_or_else(|err| panic!("{}: {err}", DB::LABEL));
+        assert_eq!(synced, Synced::Applied, "{}", DB::LABEL);
+        let rows = DB::mirror_rows(mirror.inbox().pool()).await;
+        let row = user_row::<DB>(&rows, "user_nul");
+        assert_eq!(row.data, data, "{}: data must be kept exactly", DB::LABEL);
+        let first_name = row.columns[1].as_deref().unwrap();
+        assert!(
+            first_name == format!("Ada\u{0}{revision}")
+                || first_name == format!("Ada\u{FFFD}{revision}"),
+            "{}: {first_name:?}",
+            DB::LABEL
+        );
+    }
+}
+
+/// Regression (issue 30, item 1): an id over about 2.7 KB broke PostgreSQL's index on the order
+/// guard, and an event without any version cannot be ordered: both were answered 500 to every
+/// retry for 28 hours. A delivery no retry can apply is recorded in
+/// `clerk_webhooks_failed_deliveries` with its body, answered `Unstorable` (2xx: Svix stops), and
+/// its retry is a duplicate.
+async fn a_delivery_no_retry_can_apply_is_set_aside<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    let mirror = fresh(pool).await;
+    // Letters that do not compress: PostgreSQL compresses an index entry before it measures it.
+    let mut seed = 0x9e37_79b9_u32;
+    let long_id: String = std::iter::repeat_with(|| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        char::from(b'a' + (seed % 26) as u8)
+    })
+    .take(3_000)
+    .collect();
+    let long = envelope("user.updated", 1_000, user(&long_id, 1, 1_000, 1_000));
+    let mut unordered_user = user("user_unordered", 1, 1_000, 1_000);
+    unordered_user.as_object_mut().unwrap().remove("updated_at");
+    let mut unordered: serde_json::Value =
+        serde_json::from_str(&envelope("user.updated", 0, unordered_user)).unwrap();
+    unordered.as_object_mut().unwrap().remove("timestamp");
+    let unordered = unordered.to_string();
+
+    let long_synced = mirror
+        .apply(&delivery("msg_long", 0), long.as_bytes())
+        .await
+        .unwrap_or_else(|err| panic!("{}: {err}", DB::LABEL));
+    let unordered_synced = mirror
+        .apply(&delivery("msg_unordered", 0), unordered.as_bytes())
+        .await
+        .unwrap_or_else(|err| panic!("{}: {err}", DB::LABEL));
+    assert_eq!(unordered_synced, Synced::Unstorable, "{}", DB::LABEL);
+    // SQLite's index takes the long id; PostgreSQL's cannot.
+    let expected_long = if DB::LABEL == "PostgreSQL" {
+        Synced::Unstorable
+    } else {
+        Synced::Applied
+    };
+    assert_eq!(long_synced, expected_long, "{}", DB::LABEL);
+    // The retries are duplicates: nothing runs again, and Svix gets its 2xx.
+    for (svix_id, body) in [("msg_long", &long), ("msg_unordered", &unordered)] {
+        let again = mirror
+            .apply(&delivery(svix_id, 0), body.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(again, Synced::Duplicate, "{}: {svix_id}", DB::LABEL);
+    }
+    let failed = DB::failed_deliveries(mirror.inbox().pool()).await;
+    let unordered_row = failed
+        .iter()
+        .find(|row| row.key.ends_with(":msg_unordered"))
+        .unwrap_or_else(|| panic!("{}: {failed:?}", DB::LABEL));
+    assert_eq!(unordered_row.reason, "unordered");
+    assert_eq!(unordered_row.event_type.as_deref(), Some("user.updated"));
+    assert_eq!(
+        unordered_row.body,
+        unordered.as_bytes(),
+        "the body is kept exactly"
+    );
+    let long_row = failed.iter().find(|row| row.key.ends_with(":msg_long"));
+    if expected_long == Synced::Unstorable {
+        let long_row = long_row.unwrap_or_else(|| panic!("{failed:?}"));
+        assert_eq!(long_row.reason, "database_refused");
+        assert_eq!(long_row.sqlstate.as_deref(), Some("54000"));
+        assert_eq!(long_row.body, long.as_bytes());
+    } else {
+        assert!(long_row.is_none(), "{}: {failed:?}", DB::LABEL);
+    }
+}
+
 async fn every_scenario<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    a_nul_in_a_user_is_stored_and_followed(pool.clone()).await;
+    a_delivery_no_retry_can_apply_is_set_aside(pool.clone()).await;
     a_late_update_does_not_bring_a_deleted_user_back(pool.clone()).await;
     memberships_end_with_their_user_or_organization(pool.clone()).await;
     the_mirror_and_the_apps_own_writes_share_one_admission(pool.clone()).await;
@@ -667,4 +777,66 @@ async fn a_database_that_is_down_is_a_503_within_seconds() {
     let response = err.into_response();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
+}
+
+/// Regression (issue 30, item 1): schema 1 kept `data` as JSONB, which cannot hold `\u0000`.
+/// Migrating a database made by schema 1 converts the column to JSON once, keeps its rows, and a
+/// user with a NUL is stored afterwards.
+#[tokio::test]
+async fn migrating_from_schema_1_keeps_the_rows_and_takes_a_nul() {
+    let server = PostgresServer::start();
+    let pool = sync_db::postgres(&server).await;
+    for table in [
+        "clerk_users (id TEXT PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT, \
+         username TEXT, image_url TEXT, created_at BIGINT, updated_at BIGINT, deleted_at BIGINT, \
+         data JSONB NOT NULL)",
+        "clerk_organizations (id TEXT PRIMARY KEY, name TEXT, slug TEXT, image_url TEXT, \
+         created_at BIGINT, updated_at BIGINT, deleted_at BIGINT, data JSONB NOT NULL)",
+        "clerk_organization_memberships (id TEXT PRIMARY KEY, organization_id TEXT, user_id TEXT, \
+         role TEXT, created_at BIGINT, updated_at BIGINT, deleted_at BIGINT, data JSONB NOT NULL)",
+    ] {
+        sqlx::query(&format!("CREATE TABLE {table}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO clerk_users (id, data) VALUES ('user_old', '{\"id\": \"user_old\"}')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mirror = Mirror::new(pool.clone());
+    mirror.inbox().migrate().await.unwrap();
+    mirror.inbox().migrate().await.unwrap();
+    let types: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, data_type::text FROM information_schema.columns \
+         WHERE column_name = 'data' AND table_name LIKE 'clerk_%' ORDER BY table_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        types,
+        [
+            (
+                "clerk_organization_memberships".to_owned(),
+                "json".to_owned()
+            ),
+            ("clerk_organizations".to_owned(), "json".to_owned()),
+            ("clerk_users".to_owned(), "json".to_owned()),
+        ]
+    );
+    let kept: String =
+        sqlx::query_scalar("SELECT data::text FROM clerk_users WHERE id = 'user_old'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, r#"{"id": "user_old"}"#);
+    let mut data = user("user_nul", 1, 1_000, 2_000);
+    data["unsafe_metadata"] = serde_json::json!({ "note": "\u{0}" });
+    let body = envelope("user.updated", 2_000, data);
+    let synced = mirror
+        .apply(&delivery("msg_nul", 0), body.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(synced, Synced::Applied);
 }

@@ -1,9 +1,10 @@
 //! The databases the sync runs on, and the SQL each of them speaks.
 //!
-//! Every statement is the same on both (the JSON column is bound as `sqlx::types::Json`, which
-//! each driver encodes as its own JSON type); only the schema's JSON type and the migration lock
-//! differ, and `impl_sync_database!` writes the rest once.
+//! Every statement is the same on both; only the schema's column types, how `data` is sent, the
+//! migration's lock and upgrade, and what a text column can hold differ, and
+//! `impl_sync_database!` writes the rest once.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -46,6 +47,11 @@ pub trait SyncDatabase: sqlx::Database + sealed::Sealed {
     fn inherit_deletion<'c>(
         conn: &'c mut Self::Connection,
         membership_id: &'c str,
+    ) -> BoxFuture<'c, sqlx::Result<()>>;
+    #[doc(hidden)]
+    fn set_aside<'c>(
+        conn: &'c mut Self::Connection,
+        failed: &'c FailedDelivery<'_>,
     ) -> BoxFuture<'c, sqlx::Result<()>>;
     #[doc(hidden)]
     fn purge<'c>(
@@ -94,7 +100,75 @@ pub struct MirrorRow<'a> {
     pub(crate) data: &'a serde_json::value::RawValue,
 }
 
+/// A delivery the database cannot hold, as recorded in `clerk_webhooks_failed_deliveries`.
+#[derive(Debug)]
+pub struct FailedDelivery<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) svix_id: &'a str,
+    pub(crate) event_type: Option<&'a str>,
+    pub(crate) failed_at: i64,
+    pub(crate) reason: &'static str,
+    pub(crate) sqlstate: Option<&'a str>,
+    pub(crate) detail: Option<&'a str>,
+    pub(crate) body: &'a [u8],
+}
+
 const SCHEMA: &str = include_str!("schema/schema.sql");
+
+/// PostgreSQL's text types cannot hold U+0000 (JSON can, as the escape `\u0000`): a typed column
+/// holds each as U+FFFD, the replacement character, and `data` keeps the value exactly.
+#[cfg(feature = "postgres")]
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// `data` as PostgreSQL's `json`, its text exactly: sqlx's `Json` is sent as `jsonb`, which
+/// refuses `\u0000`.
+#[cfg(feature = "postgres")]
+struct JsonText<'a>(&'a str);
+
+#[cfg(feature = "postgres")]
+impl sqlx::Type<sqlx::Postgres> for JsonText<'_> {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        // `json`'s OID is fixed in PostgreSQL's catalog.
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(114))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl sqlx::Encode<'_, sqlx::Postgres> for JsonText<'_> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        // `json`'s binary form is its text.
+        buf.extend_from_slice(self.0.as_bytes());
+        Ok(sqlx::encode::IsNull::No)
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_json(data: &serde_json::value::RawValue) -> JsonText<'_> {
+    JsonText(data.get())
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_json(data: &serde_json::value::RawValue) -> &str {
+    data.get()
+}
+
+#[cfg(feature = "sqlite")]
+fn as_is(text: &str) -> Cow<'_, str> {
+    Cow::Borrowed(text)
+}
+
+const SET_ASIDE: &str = "INSERT INTO clerk_webhooks_failed_deliveries \
+     (delivery_key, svix_id, event_type, failed_at, reason, sqlstate, detail, body) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (delivery_key) DO NOTHING";
 
 /// Applies a change unless the object is deleted, or (for a created/updated change) holds a version
 /// at least as new. Returns the row when it applied.
@@ -157,9 +231,13 @@ macro_rules! impl_sync_database {
     (
         $db:ty,
         json_type = $json_type:literal,
+        bytes_type = $bytes_type:literal,
         migration_begin = $begin:literal,
         migration_lock = $lock:literal,
-        owner_lock = $owner_lock:expr
+        upgrade = $upgrade:expr,
+        owner_lock = $owner_lock:expr,
+        text = $text:path,
+        json = $json:path
     ) => {
         impl sealed::Sealed for $db {}
 
@@ -215,13 +293,13 @@ macro_rules! impl_sync_database {
                 Box::pin(async move {
                     let mut query = sqlx::query(row.table.statement).bind(row.id);
                     for text in &row.texts[..row.table.text_columns] {
-                        query = query.bind(*text);
+                        query = query.bind(text.map($text));
                     }
                     query
                         .bind(row.created_at)
                         .bind(row.updated_at)
                         .bind(row.deleted_at)
-                        .bind(sqlx::types::Json(row.data))
+                        .bind($json(row.data))
                         .execute(&mut *conn)
                         .await
                         .map(drop)
@@ -280,6 +358,26 @@ macro_rules! impl_sync_database {
                 })
             }
 
+            fn set_aside<'c>(
+                conn: &'c mut Self::Connection,
+                failed: &'c FailedDelivery<'_>,
+            ) -> BoxFuture<'c, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(SET_ASIDE)
+                        .bind(failed.key)
+                        .bind(failed.svix_id)
+                        .bind(failed.event_type.map($text))
+                        .bind(failed.failed_at)
+                        .bind(failed.reason)
+                        .bind(failed.sqlstate)
+                        .bind(failed.detail.map($text))
+                        .bind(failed.body)
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                })
+            }
+
             fn purge<'c>(
                 pool: &'c sqlx::Pool<Self>,
                 before_ms: i64,
@@ -297,13 +395,18 @@ macro_rules! impl_sync_database {
 
             fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>> {
                 Box::pin(async move {
-                    let schema = SCHEMA.replace("{json}", $json_type);
+                    let schema = SCHEMA
+                        .replace("{json}", $json_type)
+                        .replace("{bytes}", $bytes_type);
                     let mut tx = pool.begin_with($begin).await?;
                     let conn: &mut Self::Connection = &mut tx;
                     // Two instances starting at once must not both create the tables.
                     // A query without arguments runs as a script of several statements.
                     sqlx::Executor::execute(&mut *conn, $lock).await?;
                     sqlx::Executor::execute(&mut *conn, schema.as_str()).await?;
+                    if let Some(upgrade) = $upgrade {
+                        sqlx::Executor::execute(&mut *conn, upgrade).await?;
+                    }
                     tx.commit().await
                 })
             }
@@ -311,19 +414,36 @@ macro_rules! impl_sync_database {
     };
 }
 
+/// Schema 1 kept `data` as JSONB, which cannot hold `\u0000`: such a delivery failed for good.
+/// Schema 2 keeps it as JSON; a table made by schema 1 is converted once (it is rewritten, under a
+/// lock, at the first start of this version).
+#[cfg(feature = "postgres")]
+const UPGRADE_FROM_JSONB: &str = "DO $$ DECLARE t TEXT; BEGIN \
+     FOREACH t IN ARRAY ARRAY['clerk_users', 'clerk_organizations', \
+       'clerk_organization_memberships'] LOOP \
+       IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() \
+         AND table_name = t AND column_name = 'data' AND data_type = 'jsonb') THEN \
+         EXECUTE format('ALTER TABLE %I ALTER COLUMN data TYPE JSON USING data::text::json', t); \
+       END IF; \
+     END LOOP; END $$";
+
 #[cfg(feature = "postgres")]
 impl_sync_database!(
     sqlx::Postgres,
-    json_type = "JSONB",
+    json_type = "JSON",
+    bytes_type = "BYTEA",
     migration_begin = "BEGIN",
     // `IF NOT EXISTS` makes PostgreSQL send a notice per existing object, which sqlx logs at
     // INFO: ten lines at every start. Warnings still come through.
     migration_lock = "SET LOCAL client_min_messages = warning; \
                       SELECT pg_advisory_xact_lock(7242615806917473537)",
+    upgrade = Some(UPGRADE_FROM_JSONB),
     // A membership's write and its user's or organization's deletion take the owner's lock
     // first, so they never run side by side: under READ COMMITTED, a deletion would not see a
     // membership inserted by a transaction still running, which would not see the deletion.
-    owner_lock = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 7242615806917473537))")
+    owner_lock = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 7242615806917473537))"),
+    text = without_nul,
+    json = postgres_json
 );
 
 // SQLite has one writer at a time. A deferred transaction that reads the schema and then
@@ -333,8 +453,12 @@ impl_sync_database!(
 impl_sync_database!(
     sqlx::Sqlite,
     json_type = "TEXT",
+    bytes_type = "BLOB",
     migration_begin = "BEGIN IMMEDIATE",
     migration_lock = "SELECT 1",
+    upgrade = None::<&'static str>,
     // A delivery's first statement takes SQLite's one write lock: deliveries are serialised.
-    owner_lock = None::<&'static str>
+    owner_lock = None::<&'static str>,
+    text = as_is,
+    json = sqlite_json
 );

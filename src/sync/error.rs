@@ -4,6 +4,11 @@ use crate::EventError;
 
 /// A delivery could not be written to the database. Nothing of it was committed: answer with a
 /// 5xx (the axum `IntoResponse` does) and Svix retries it.
+///
+/// A few cannot succeed on any retry ([`is_permanent`](Self::is_permanent)): the database refuses
+/// a value for good, or the event cannot be ordered. [`Mirror::apply`](super::Mirror::apply)
+/// does not return those: it records the delivery with [`Inbox::set_aside`](super::Inbox::set_aside)
+/// and answers [`Synced::Unstorable`](super::Synced::Unstorable), so Svix stops retrying.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
@@ -46,6 +51,42 @@ impl SyncError {
     /// Wraps an error of the app's own handler, so that it rolls the delivery back like any other.
     pub fn handler(err: impl Into<crate::BoxError>) -> Self {
         Self::Handler(err.into())
+    }
+
+    /// Whether a retry of the same delivery must fail the same way, so that retrying it for 28
+    /// hours only hides it: the event cannot be ordered, or the database refused a value for
+    /// good (on PostgreSQL a data exception, SQLSTATE class 22, or a limit, class 54, such as an
+    /// id too long for an index; on SQLite a value over its size limit).
+    pub fn is_permanent(&self) -> bool {
+        self.set_aside_reason().is_some()
+    }
+
+    /// What `clerk_webhooks_failed_deliveries` records of a permanent failure: its reason, and
+    /// the database's code and message when the database refused.
+    pub(crate) fn set_aside_reason(
+        &self,
+    ) -> Option<(&'static str, Option<String>, Option<String>)> {
+        match self {
+            Self::Unordered { .. } => Some(("unordered", None, None)),
+            Self::Database(sqlx::Error::Database(err)) => {
+                let code = err.code()?;
+                let for_good = if code.len() == 5 {
+                    // PostgreSQL's SQLSTATE.
+                    code.starts_with("22") || code.starts_with("54")
+                } else {
+                    // SQLite's result code: SQLITE_TOOBIG.
+                    code == "18"
+                };
+                for_good.then(|| {
+                    (
+                        "database_refused",
+                        Some(code.into_owned()),
+                        Some(err.message().to_owned()),
+                    )
+                })
+            }
+            _ => None,
+        }
     }
 
     /// The stable code of the answer: `database_unavailable` when the database could not be

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::Delivery;
 
 use super::change::{Admission, Change, ObjectKind};
-use super::database::SyncDatabase;
+use super::database::{FailedDelivery, SyncDatabase};
+use super::mirror::Synced;
 use super::SyncError;
 
 /// How long the inbox remembers a delivery: a week, well past Svix's last retry (about 28 hours
@@ -143,6 +144,61 @@ impl<DB: SyncDatabase> Inbox<DB> {
             inbox: self.clone(),
             admitted: Vec::new(),
         }))
+    }
+
+    /// Records a delivery that no retry can apply in `clerk_webhooks_failed_deliveries` (its body
+    /// exactly as received, the reason, and the database's code and message), together with its
+    /// inbox record so that retries are answered [`Synced::Duplicate`]; logs it at `error` (the
+    /// reason and code, never the data) and returns [`Synced::Unstorable`]: answer 2xx and Svix
+    /// stops retrying what cannot succeed. Call it after dropping the delivery's transaction.
+    ///
+    /// Once the cause is fixed, apply a recorded delivery again from its `body`.
+    ///
+    /// # Errors
+    ///
+    /// `error` itself when it is not [permanent](SyncError::is_permanent) (answer 5xx: a retry may
+    /// succeed), or the database's when the record cannot be written.
+    pub async fn set_aside(
+        &self,
+        delivery: &Delivery,
+        body: &[u8],
+        error: SyncError,
+    ) -> Result<Synced, SyncError> {
+        let Some((reason, sqlstate, detail)) = error.set_aside_reason() else {
+            return Err(error);
+        };
+        #[derive(serde::Deserialize)]
+        struct Type<'a> {
+            #[serde(rename = "type", borrow)]
+            event_type: Option<std::borrow::Cow<'a, str>>,
+        }
+        let event_type = serde_json::from_slice::<Type<'_>>(body)
+            .ok()
+            .and_then(|parsed| parsed.event_type);
+        let Some(mut tx) = self.begin(delivery).await? else {
+            return Ok(Synced::Duplicate);
+        };
+        let failed = FailedDelivery {
+            key: &delivery.key(),
+            svix_id: delivery.id(),
+            event_type: event_type.as_deref(),
+            failed_at: self.now_ms(),
+            reason,
+            sqlstate: sqlstate.as_deref(),
+            detail: detail.as_deref(),
+            body,
+        };
+        DB::set_aside(&mut tx, &failed).await?;
+        tx.commit().await?;
+        error!(
+            reason,
+            sqlstate = sqlstate.as_deref(),
+            event_type = event_type.as_deref(),
+            svix_id = delivery.id(),
+            "clerk webhook delivery cannot be applied by any retry; recorded in \
+             clerk_webhooks_failed_deliveries and answered 200 so that Svix stops retrying"
+        );
+        Ok(Synced::Unstorable)
     }
 
     /// Deletes every delivery recorded longer ago than the retention, in batches, and returns how

@@ -85,6 +85,11 @@ impl<DB: SyncDatabase> Mirror<DB> {
     /// # }
     /// ```
     ///
+    /// A delivery that no retry can apply (see [`SyncError::is_permanent`]: a value the database
+    /// refuses for good, an event without id or version) is recorded in
+    /// `clerk_webhooks_failed_deliveries` instead, logged at `error` and answered
+    /// [`Synced::Unstorable`], so that Svix does not retry it for 28 hours.
+    ///
     /// # Errors
     ///
     /// [`SyncError`]: nothing was kept; answer 5xx and Svix retries.
@@ -98,17 +103,54 @@ impl<DB: SyncDatabase> Mirror<DB> {
         let Some(mut tx) = self.inbox.begin(delivery).await? else {
             return Ok(Synced::Duplicate);
         };
-        let synced = Self::write(&mut tx, body).await?;
-        tx.commit().await?;
-        Ok(synced)
+        match Self::write(&mut tx, body).await {
+            Ok(synced) => {
+                tx.commit().await?;
+                Ok(synced)
+            }
+            Err(err) if err.is_permanent() => {
+                drop(tx);
+                self.inbox.set_aside(delivery, body, err).await
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Writes a delivery's change to the mirror inside a transaction the caller commits, so the
     /// app's own writes for the same delivery commit (or roll back) with it.
     ///
+    /// ```no_run
+    /// # #[cfg(feature = "postgres")]
+    /// # async fn clerk(
+    /// #     mirror: &clerk_webhooks::sync::Mirror<sqlx::Postgres>,
+    /// #     delivery: &clerk_webhooks::Delivery,
+    /// #     body: &[u8],
+    /// # ) -> Result<clerk_webhooks::sync::Synced, clerk_webhooks::sync::SyncError> {
+    /// use clerk_webhooks::sync::{Mirror, Synced};
+    ///
+    /// let Some(mut tx) = mirror.inbox().begin(delivery).await? else {
+    ///     return Ok(Synced::Duplicate);
+    /// };
+    /// let synced = match Mirror::write(&mut tx, body).await {
+    ///     Ok(synced) => synced,
+    ///     // A value the database refuses for good: recorded, and Svix stops retrying.
+    ///     Err(err) if err.is_permanent() => return mirror.inbox().set_aside(delivery, body, err).await,
+    ///     Err(err) => return Err(err),
+    /// };
+    /// if synced == Synced::Applied {
+    ///     sqlx::query("INSERT INTO audit (what) VALUES ('a user changed')")
+    ///         .execute(&mut *tx)
+    ///         .await?;
+    /// }
+    /// tx.commit().await?;
+    /// Ok(synced)
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`SyncError`]: drop the transaction and answer 5xx.
+    /// [`SyncError`]: drop the transaction and answer 5xx, or, when it
+    /// [`is_permanent`](SyncError::is_permanent), hand it to [`Inbox::set_aside`].
     pub async fn write(tx: &mut InboxTransaction<DB>, body: &[u8]) -> Result<Synced, SyncError> {
         use ClerkEvent::*;
         let (event, meta) = parse_event(body)?.into_parts();
@@ -238,7 +280,8 @@ impl<DB: SyncDatabase> std::fmt::Debug for Mirror<DB> {
 }
 
 /// What syncing a delivery did. Every outcome is final: answer 2xx (the axum `IntoResponse`
-/// answers `200 {"synced":true,"status":...}`).
+/// answers `200 {"synced":true,"status":...}`, and `"synced":false` for
+/// [`Unstorable`](Self::Unstorable)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Synced {
@@ -252,10 +295,14 @@ pub enum Synced {
     Deleted,
     /// An event about something the mirror does not keep; recorded as processed.
     Ignored,
+    /// No retry could apply it (see [`SyncError::is_permanent`]); nothing of it was written. It
+    /// is recorded in `clerk_webhooks_failed_deliveries` with its body, and logged at `error`;
+    /// answered 2xx so that Svix stops retrying.
+    Unstorable,
 }
 
 impl Synced {
-    /// `applied`, `duplicate`, `stale`, `deleted` or `ignored`.
+    /// `applied`, `duplicate`, `stale`, `deleted`, `ignored` or `unstorable`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Applied => "applied",
@@ -263,6 +310,7 @@ impl Synced {
             Self::Stale => "stale",
             Self::Deleted => "deleted",
             Self::Ignored => "ignored",
+            Self::Unstorable => "unstorable",
         }
     }
 }
@@ -270,7 +318,8 @@ impl Synced {
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for Synced {
     fn into_response(self) -> axum_core::response::Response {
-        let body = serde_json::json!({ "synced": true, "status": self.as_str() }).to_string();
+        let synced = self != Self::Unstorable;
+        let body = serde_json::json!({ "synced": synced, "status": self.as_str() }).to_string();
         crate::response::json_response(http::StatusCode::OK, body.into())
     }
 }

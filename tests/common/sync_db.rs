@@ -18,6 +18,16 @@ pub struct MirrorRow {
     pub data: serde_json::Value,
 }
 
+/// A row of `clerk_webhooks_failed_deliveries`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRow {
+    pub key: String,
+    pub event_type: Option<String>,
+    pub reason: String,
+    pub sqlstate: Option<String>,
+    pub body: Vec<u8>,
+}
+
 pub trait TestDb: SyncDatabase {
     const LABEL: &'static str;
     /// Creates the table the handler counts its effects in.
@@ -35,6 +45,8 @@ pub trait TestDb: SyncDatabase {
     fn effects(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<(String, i64)>>;
     /// Every row of the three mirror tables, sorted.
     fn mirror_rows(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<MirrorRow>>;
+    /// Every delivery recorded as failed for good: key, reason, SQLSTATE and body, by key.
+    fn failed_deliveries(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<FailedRow>>;
     /// How many deliveries the inbox holds.
     fn inbox_len(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, i64>;
     /// Empties every table, for the next run.
@@ -124,6 +136,21 @@ macro_rules! impl_test_db {
                 })
             }
 
+            fn failed_deliveries(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<FailedRow>> {
+                Box::pin(async move {
+                    let rows: Vec<(String, Option<String>, String, Option<String>, Vec<u8>)> = sqlx::query_as(
+                        "SELECT delivery_key, event_type, reason, sqlstate, body \
+                         FROM clerk_webhooks_failed_deliveries ORDER BY delivery_key",
+                    )
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                    rows.into_iter()
+                        .map(|(key, event_type, reason, sqlstate, body)| FailedRow { key, event_type, reason, sqlstate, body })
+                        .collect()
+                })
+            }
+
             fn inbox_len(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, i64> {
                 Box::pin(async move {
                     sqlx::query_scalar("SELECT COUNT(*) FROM clerk_webhooks_inbox")
@@ -141,6 +168,7 @@ macro_rules! impl_test_db {
                         "clerk_users",
                         "clerk_organizations",
                         "clerk_organization_memberships",
+                        "clerk_webhooks_failed_deliveries",
                         "test_effects",
                     ] {
                         sqlx::query(&format!("DELETE FROM {table}")).execute(pool).await.unwrap();
