@@ -151,7 +151,7 @@ pub fn sample_event(event_type: &str) -> Option<ParsedEvent> {
 /// assert_eq!(retry.endpoint(), "test");
 /// ```
 pub fn delivery(id: &str, timestamp: i64) -> Delivery {
-    Delivery::new(id, timestamp, &std::sync::Arc::from("test"))
+    Delivery::named(id, timestamp, "test")
 }
 
 /// A [`QueuedDelivery`](crate::queue::QueuedDelivery) as the queue route stores it (feature

@@ -297,6 +297,57 @@ async fn two_endpoints_sharing_a_store_each_process_the_same_svix_id_once<St: De
     assert_eq!(handler.calls(), 2, "once per endpoint");
 }
 
+/// Regression (issue 30, item 4): the default namespace of the store's keys is the first secret's
+/// fingerprint, so the rotation the README describes (the new secret first, then the old) made a
+/// retry of a delivery processed before it run the handler again. A delivery is looked up under
+/// every configured secret's namespace and marked under each, whichever order the secrets are
+/// configured in; an endpoint with other secrets still never collides (the suite above).
+async fn a_secret_rotation_keeps_what_was_processed<St: DedupeStore>(store: St) {
+    let handler = Handler::new();
+    let old = verifier();
+    let new = Verifier::new(SigningSecret::new(OTHER_SECRET).unwrap()).with_clock(|| at(NOW));
+    let hour = Duration::from_secs(3600);
+    let route = |verifier: Verifier| app_with(store.clone(), &handler, verifier, hour, hour);
+    let duplicate = |(status, _, body): (StatusCode, http::HeaderMap, Value)| {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["duplicate"] == true
+    };
+    let before = route(old.clone());
+    assert!(!duplicate(
+        deliver_signed(&before, &old, "msg_before").await
+    ));
+    // The rotation, in either order: Svix signs with both secrets for a day.
+    for (during, signer, id) in [
+        (
+            new.clone().with_secret(SigningSecret::new(SECRET).unwrap()),
+            &old,
+            "msg_new_first",
+        ),
+        (
+            old.clone()
+                .with_secret(SigningSecret::new(OTHER_SECRET).unwrap()),
+            &new,
+            "msg_old_first",
+        ),
+    ] {
+        let during = route(during);
+        assert!(
+            duplicate(deliver_signed(&during, &old, "msg_before").await),
+            "{id}"
+        );
+        assert!(
+            !duplicate(deliver_signed(&during, signer, id).await),
+            "{id}"
+        );
+    }
+    // The old secret removed: what was processed during the rotation is still known.
+    let after = route(new.clone());
+    for id in ["msg_new_first", "msg_old_first"] {
+        assert!(duplicate(deliver_signed(&after, &new, id).await), "{id}");
+    }
+    assert_eq!(handler.calls(), 3, "once per delivery");
+}
+
 /// Regression (issue 17, item 4): `with_lease(Duration::MAX)` or `with_retention(Duration::MAX)`
 /// panicked inside the request (`Instant + Duration`), leaving the claim held. Every lease and
 /// retention, from zero to `Duration::MAX`, answers.
@@ -364,6 +415,11 @@ async fn memory_late_success_is_recorded() {
         advance(Duration::from_millis(700))
     })
     .await;
+}
+
+#[tokio::test]
+async fn memory_secret_rotation() {
+    a_secret_rotation_keeps_what_was_processed(MemoryStore::new()).await;
 }
 
 #[tokio::test]
@@ -502,6 +558,12 @@ mod redis {
     async fn redis_first_then_duplicate() {
         let server = RedisServer::start();
         first_then_duplicate(store(&server).await).await;
+    }
+
+    #[tokio::test]
+    async fn redis_secret_rotation() {
+        let server = RedisServer::start();
+        a_secret_rotation_keeps_what_was_processed(store(&server).await).await;
     }
 
     #[tokio::test]

@@ -410,6 +410,58 @@ async fn two_endpoints_sharing_one_redis_each_process_the_same_svix_id_once() {
     }
 }
 
+/// Regression (issue 30, item 4): a delivery's job was keyed by the first secret's fingerprint, so
+/// the rotation the README describes (the new secret first, then the old) queued a retry of a
+/// delivery queued before it as a second job. Its job is found under any configured secret's
+/// namespace and recorded under each, so the record outlives the old secret.
+#[tokio::test]
+async fn a_secret_rotation_queues_no_delivery_twice() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let old = verifier();
+    let new = Verifier::new(SigningSecret::new(OTHER_SECRET).unwrap());
+    // The queue has a stable name, as `DeliveryQueue::connect` asks.
+    let route = |verifier: Verifier| {
+        let url = url.clone();
+        async move {
+            let layer = ClerkWebhookLayer::new(verifier).verify_only();
+            let options = ConnectOptions::new(url.as_str()).allow_non_durable();
+            let queue = DeliveryQueue::connect(options, "myapp").await.unwrap();
+            Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer))
+        }
+    };
+    let status = |(code, answer): (StatusCode, Value)| {
+        assert_eq!(code, StatusCode::OK, "{answer}");
+        answer["status"].as_str().unwrap().to_owned()
+    };
+    let before = route(old.clone()).await;
+    assert_eq!(
+        status(deliver_signed(&before, &old, "msg_before", &body(1)).await),
+        "queued"
+    );
+    let during = route(new.clone().with_secret(SigningSecret::new(SECRET).unwrap())).await;
+    let retry = deliver_signed(&during, &old, "msg_before", &body(1)).await;
+    assert_eq!(status(retry), "already_queued");
+    assert_eq!(
+        status(deliver_signed(&during, &new, "msg_during", &body(2)).await),
+        "queued"
+    );
+    let after = route(new.clone()).await;
+    let retry = deliver_signed(&after, &new, "msg_during", &body(2)).await;
+    assert_eq!(status(retry), "already_queued");
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let jobs: usize = redis::cmd("HLEN")
+        .arg(queue_config("myapp").job_data_hash())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 2, "one job per delivery");
+}
+
 /// Regression (issue 18, item 6): the queue route typed the event before queueing, so an authentic
 /// delivery whose data this version cannot read was answered 422 and never queued. The route now
 /// only verifies; the worker parses, and still has every byte.

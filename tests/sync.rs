@@ -496,7 +496,74 @@ async fn a_delivery_no_retry_can_apply_is_set_aside<DB: TestDb>(pool: sqlx::Pool
     }
 }
 
+/// Regression (issue 30, item 4): the inbox's keys were namespaced by the first secret's
+/// fingerprint, so the rotation the README describes (the new secret first, then the old) made a
+/// retry of a delivery committed before it claim again and run the handler's effects twice. A
+/// delivery is recorded under every configured secret's namespace and found under any, in either
+/// order, and after the old secret is removed; another endpoint's secret still never collides.
+async fn a_secret_rotation_keeps_what_was_processed<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    use clerk_webhooks::{SigningSecret, Verifier};
+    let mirror = fresh(pool).await;
+    let secret = |text: &str| SigningSecret::new(text).unwrap();
+    let old = Verifier::new(secret(common::SECRET)).with_clock(|| common::at(common::NOW));
+    let new = Verifier::new(secret(common::OTHER_SECRET)).with_clock(|| common::at(common::NOW));
+    let body = br#"{"type":"email.created","data":{"id":"ema_1"}}"#;
+    let delivered = |verifier: &Verifier, signer: &Verifier, id: &str| {
+        let headers = signer.signed_headers(id, common::NOW, body).unwrap();
+        verifier.verify(&headers, body).unwrap()
+    };
+    let apply = |delivery: clerk_webhooks::Delivery| {
+        let mirror = mirror.clone();
+        async move { mirror.apply(&delivery, body).await.unwrap() }
+    };
+    assert_eq!(
+        apply(delivered(&old, &old, "msg_before")).await,
+        Synced::Ignored
+    );
+    let rotations = [
+        (
+            new.clone().with_secret(secret(common::SECRET)),
+            &new,
+            "msg_new_first",
+        ),
+        (
+            old.clone().with_secret(secret(common::OTHER_SECRET)),
+            &new,
+            "msg_old_first",
+        ),
+    ];
+    for (during, signer, id) in &rotations {
+        let retry = delivered(during, &old, "msg_before");
+        assert_eq!(
+            apply(retry).await,
+            Synced::Duplicate,
+            "{id} ({})",
+            DB::LABEL
+        );
+        assert_eq!(apply(delivered(during, signer, id)).await, Synced::Ignored);
+    }
+    for id in ["msg_new_first", "msg_old_first"] {
+        let retry = delivered(&new, &new, id);
+        assert_eq!(
+            apply(retry).await,
+            Synced::Duplicate,
+            "{id} ({})",
+            DB::LABEL
+        );
+    }
+    let elsewhere = Verifier::new(secret("whsec_dGhpcmQgc2VjcmV0IG9mIDI0IGJ5dGVzIQ=="))
+        .with_clock(|| common::at(common::NOW));
+    let other_endpoint = delivered(&elsewhere, &elsewhere, "msg_before");
+    assert_eq!(
+        apply(other_endpoint).await,
+        Synced::Ignored,
+        "{}",
+        DB::LABEL
+    );
+}
+
 async fn every_scenario<DB: TestDb>(pool: sqlx::Pool<DB>) {
+    a_secret_rotation_keeps_what_was_processed(pool.clone()).await;
     a_nul_in_a_user_is_stored_and_followed(pool.clone()).await;
     a_delivery_no_retry_can_apply_is_set_aside(pool.clone()).await;
     a_late_update_does_not_bring_a_deleted_user_back(pool.clone()).await;
@@ -839,4 +906,35 @@ async fn migrating_from_schema_1_keeps_the_rows_and_takes_a_nul() {
         .await
         .unwrap();
     assert_eq!(synced, Synced::Applied);
+}
+
+/// Found in review (issue 30, item 3): PostgreSQL `kill -9`ed between a delivery's writes and its
+/// commit failed the commit on a dropped connection, and the answer said "nothing was kept",
+/// which a commit whose answer was lost cannot know. It is `CommitUnconfirmed`, `503` with
+/// `Retry-After`; the retry, once the database is back, applies the delivery exactly once.
+#[tokio::test]
+async fn a_database_killed_before_the_commit_answers_unconfirmed_and_the_retry_applies() {
+    use axum::response::IntoResponse;
+    use clerk_webhooks::sync::SyncError;
+    let mut server = PostgresServer::start();
+    let pool = sync_db::postgres(&server).await;
+    let mirror = Mirror::new(pool.clone());
+    mirror.inbox().migrate().await.unwrap();
+    let body = envelope("user.updated", 2_000, user("user_commit", 1, 1_000, 2_000));
+    let the_delivery = delivery("msg_commit", 0);
+    let mut tx = mirror.inbox().begin(&the_delivery).await.unwrap().unwrap();
+    Mirror::write(&mut tx, body.as_bytes()).await.unwrap();
+    server.kill();
+    let err = tx.commit().await.unwrap_err();
+    assert!(matches!(err, SyncError::CommitUnconfirmed(_)), "{err:?}");
+    assert_eq!(err.code(), "database_unavailable");
+    assert!(err.body_text().contains("was lost"), "{}", err.body_text());
+    let response = err.into_response();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    server.restart();
+    let synced = mirror.apply(&the_delivery, body.as_bytes()).await.unwrap();
+    assert_eq!(synced, Synced::Applied, "the killed commit kept nothing");
+    let again = mirror.apply(&the_delivery, body.as_bytes()).await.unwrap();
+    assert_eq!(again, Synced::Duplicate);
 }

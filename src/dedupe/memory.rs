@@ -301,6 +301,16 @@ impl DedupeStore for MemoryStore {
     fn abandon(&self, id: String, token: ClaimToken) {
         self.finish(&id, &token, None);
     }
+
+    fn is_done(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let now = (self.clock)();
+        let done = self
+            .lock()
+            .by_id
+            .get(id)
+            .is_some_and(|entry| entry.state == State::Done && entry.deadline > now);
+        ready(Ok(done))
+    }
 }
 
 #[cfg(test)]

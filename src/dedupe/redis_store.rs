@@ -227,6 +227,19 @@ impl DedupeStore for RedisStore {
         }
     }
 
+    fn is_done(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let key = self.key(id);
+        let mut connection = self.connection.clone();
+        async move {
+            let value: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+            Ok(value.as_deref() == Some(DONE))
+        }
+    }
+
     fn abandon(&self, id: String, token: ClaimToken) {
         // Without a runtime the release cannot run; the lease expiry frees the id instead.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {

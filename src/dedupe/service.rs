@@ -61,16 +61,31 @@ where
         let (lease, retention) = (self.lease, self.retention);
         ResponseFuture::new(async move {
             // The store keys on the endpoint and the id: Svix sends one id to every endpoint.
-            let Some((id, key)) = request
-                .extensions()
-                .get::<Delivery>()
-                .map(|delivery| (delivery.id().to_owned(), delivery.key()))
+            let Some((id, key, other_keys)) =
+                request.extensions().get::<Delivery>().map(|delivery| {
+                    let mut keys = delivery.keys();
+                    let key = keys.next().unwrap_or_else(|| delivery.key());
+                    (delivery.id().to_owned(), key, keys.collect::<Vec<_>>())
+                })
             else {
                 let rejection = MissingWebhookLayer::dedupe();
                 rejection.log();
                 return Ok(rejection.response().map(ResponseBody::json));
             };
-            let token = match store.claim(&key, lease).await {
+            // During a secret rotation: processed under the old first secret's namespace.
+            let mut done_before = Ok(false);
+            for other in &other_keys {
+                done_before = store.is_done(other).await;
+                if !matches!(done_before, Ok(false)) {
+                    break;
+                }
+            }
+            let claimed = match done_before {
+                Ok(true) => Ok(Claim::Done),
+                Ok(false) => store.claim(&key, lease).await,
+                Err(err) => Err(err),
+            };
+            let token = match claimed {
                 Ok(Claim::Claimed(token)) => token,
                 Ok(Claim::Done) => {
                     metrics::dedupe("duplicate");
@@ -107,10 +122,15 @@ where
             let succeeded = matches!(&outcome, Ok(response) if response.status().is_success());
             metrics::dedupe(if succeeded { "processed" } else { "failed" });
             let recorded = if succeeded {
-                store
-                    .complete(&key, &token, retention)
-                    .await
-                    .map(|held| log_lost_claim(&id, held))
+                let completed = store.complete(&key, &token, retention).await;
+                // Marked under the other secrets' namespaces too, so that the mark outlives
+                // whichever secret is removed when the rotation ends.
+                for other in &other_keys {
+                    if let Err(err) = store.complete(other, &token, retention).await {
+                        log_store_error(&id, &err);
+                    }
+                }
+                completed.map(|held| log_lost_claim(&id, held))
             } else {
                 store.release(&key, &token).await
             };

@@ -177,4 +177,13 @@ pub trait DedupeStore: Clone + Send + Sync + 'static {
 
     /// Gives the claim up without waiting, from a destructor.
     fn abandon(&self, id: String, token: ClaimToken);
+
+    /// Whether `id` is marked done. The de-duplication layer asks it of a delivery's other keys
+    /// ([`Delivery::keys`](crate::Delivery::keys): while a secret rotation is under way), so a
+    /// delivery processed under the old first secret's namespace is still a duplicate. The default
+    /// answers `false`: such a store recognises a delivery under its current key only.
+    fn is_done(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = id;
+        std::future::ready(Ok(false))
+    }
 }

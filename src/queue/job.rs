@@ -36,6 +36,6 @@ impl QueuedDelivery {
 
     /// The identity of the delivery, as the layer hands it to handlers.
     pub fn delivery(&self) -> Delivery {
-        Delivery::new(&self.id, self.timestamp, &self.endpoint.as_str().into())
+        Delivery::named(&self.id, self.timestamp, &self.endpoint)
     }
 }

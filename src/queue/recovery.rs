@@ -111,13 +111,29 @@ pub async fn enqueue<C>(
 where
     C: ConnectionLike + Send,
 {
+    enqueue_under(connection, config, job, &[key]).await
+}
+
+/// [`enqueue`] under the first of `keys`, finding the delivery's job under any of them (a
+/// delivery's [`keys`](crate::Delivery::keys) while a secret rotation is under way) and recording
+/// a new job under each.
+pub(crate) async fn enqueue_under<C>(
+    connection: &mut C,
+    config: &QueueConfig,
+    job: &QueuedDelivery,
+    keys: &[&str],
+) -> Result<Enqueued, QueueError>
+where
+    C: ConnectionLike + Send,
+{
     let payload = serde_json::to_vec(job).map_err(other_error)?;
-    let (state, _id): (String, String) = scripted(&OFFER, config)
-        .arg(key)
-        .arg(new_task_id())
-        .arg(payload)
-        .invoke_async(connection)
-        .await?;
+    let mut offer = scripted(&OFFER, config);
+    let (key, others) = keys.split_first().ok_or_else(|| other_error("no key"))?;
+    offer.arg(*key).arg(new_task_id()).arg(payload);
+    for other in others {
+        offer.arg(*other);
+    }
+    let (state, _id): (String, String) = offer.invoke_async(connection).await?;
     Ok(match state.as_str() {
         "queued" => Enqueued::Queued,
         "requeued" => Enqueued::Requeued,
@@ -449,7 +465,9 @@ local function requeue(id, key)
 end
 "#;
 
-/// A delivery offered to the queue. ARGV 3 its key, 4 a new task id, 5 the job's data. Returns
+/// A delivery offered to the queue. ARGV 3 its key, 4 a new task id, 5 the job's data, 6... its
+/// other keys (a secret rotation: looked up after the first, and a new job recorded under each).
+/// Returns
 /// {state, id}: `queued` (a new job), `already_queued`, `done` (finished, or swept after it
 /// finished), `requeued` (its job was dead: back on the list, its data restored if deleted).
 static OFFER: LazyLock<Script> = LazyLock::new(|| {
@@ -458,12 +476,21 @@ static OFFER: LazyLock<Script> = LazyLock::new(|| {
         r#"
 local key, payload = ARGV[3], ARGV[5]
 local id = latest(key)
+for other = 6, #ARGV do
+    if id then
+        break
+    end
+    id = latest(ARGV[other])
+end
 if not id then
     id = ARGV[4]
     redis.call("hset", KEYS[1], id, payload)
     redis.call("hset", KEYS[2] .. ":" .. id, "attempts", 0, "max_attempts", 25, "status", "Pending",
         "idempotency_key", key)
     claim(key, id)
+    for other = 6, #ARGV do
+        claim(ARGV[other], id)
+    end
     push(id)
     return {"queued", id}
 end

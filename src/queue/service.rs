@@ -18,7 +18,7 @@ use tower_service::Service;
 
 use super::connection::{queue_config, ConnectOptions, DurabilityWatch, QueueError};
 use super::job::QueuedDelivery;
-use super::recovery::{enqueue, Enqueued};
+use super::recovery::{enqueue_under, Enqueued};
 use super::rejection::QueueUnavailable;
 use crate::layer::rejection::{BodyError, InvalidPayload, MissingWebhookLayer};
 use crate::metrics;
@@ -127,10 +127,11 @@ where
                 body: text,
                 endpoint: delivery.endpoint().to_owned(),
             };
-            let key = delivery.key();
+            let keys: Vec<String> = delivery.keys().collect();
             let enqueued = async {
                 durability.ensure(&mut connection).await?;
-                enqueue(&mut connection, &config, &job, &key).await
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                enqueue_under(&mut connection, &config, &job, &keys).await
             };
             // The connection's timeouts bound each command; this bounds the whole enqueue (now
             // and then a look at Redis' persistence settings first).

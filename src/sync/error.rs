@@ -41,6 +41,11 @@ pub enum SyncError {
         /// How long the delivery waited for a connection.
         waited: std::time::Duration,
     },
+    /// The connection failed while the commit was under way: whether the database kept the
+    /// delivery is unknown. Answered `503` with `Retry-After`; the retry finds the delivery's
+    /// record if it was kept (a duplicate) and applies it if not, so either way it happens once.
+    #[error("the database's answer to the commit was lost: {0}")]
+    CommitUnconfirmed(#[source] sqlx::Error),
 }
 
 /// How long Svix is asked to wait when the database could not be reached.
@@ -113,7 +118,7 @@ impl SyncError {
     /// connection itself failed), rather than refusing what was asked.
     fn is_unavailable(&self) -> bool {
         match self {
-            Self::Unavailable { .. } => true,
+            Self::Unavailable { .. } | Self::CommitUnconfirmed(_) => true,
             Self::Database(err) => matches!(
                 err,
                 sqlx::Error::Io(_)
@@ -131,6 +136,9 @@ impl SyncError {
         let message = match self {
             Self::Unordered { .. } => {
                 "the event carries no id or version to order it by; nothing was written"
+            }
+            Self::CommitUnconfirmed(_) => {
+                "the database's answer to the commit was lost; a retry will find the delivery if it was kept, and apply it if not"
             }
             _ if self.is_unavailable() => {
                 "the database cannot be reached; nothing was kept and a retry will be applied"

@@ -136,7 +136,15 @@ impl<DB: SyncDatabase> Inbox<DB> {
             });
         };
         let mut tx = begun?;
-        if !DB::claim(&mut tx, &delivery.key(), self.now_ms()).await? {
+        let now = self.now_ms();
+        // Recorded under every key the delivery has (one, unless a secret rotation is under way),
+        // so that the record outlives either secret; a key already recorded, by a committed
+        // transaction or (after waiting for it) a running one, makes it a duplicate.
+        let mut fresh = true;
+        for key in delivery.keys() {
+            fresh &= DB::claim(&mut tx, &key, now).await?;
+        }
+        if !fresh {
             return Ok(None);
         }
         Ok(Some(InboxTransaction {
@@ -345,9 +353,25 @@ impl<DB: SyncDatabase> InboxTransaction<DB> {
     ///
     /// # Errors
     ///
-    /// The database's: nothing was kept, so answer 5xx and Svix retries.
+    /// The database's refusal: nothing was kept, so answer 5xx and Svix retries; or
+    /// [`SyncError::CommitUnconfirmed`] when the connection failed mid-commit (the retry finds
+    /// the delivery's record if it was kept).
     pub async fn commit(self) -> Result<(), SyncError> {
-        self.tx.commit().await?;
+        self.tx.commit().await.map_err(|err| {
+            // The connection failed mid-commit (closed, or ended by the server: PostgreSQL's
+            // SQLSTATE classes 08 and 57): it may have been kept. Any other refusal by the
+            // database rolled the transaction back.
+            let refused = err.as_database_error().is_some_and(|refusal| {
+                !refusal
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57"))
+            });
+            if refused {
+                SyncError::Database(err)
+            } else {
+                SyncError::CommitUnconfirmed(err)
+            }
+        })?;
         self.inbox.purge_when_due().await;
         Ok(())
     }

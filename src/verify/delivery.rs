@@ -25,16 +25,61 @@ use std::sync::Arc;
 pub struct Delivery {
     id: String,
     timestamp: i64,
-    endpoint: Arc<str>,
+    namespaces: Arc<Namespaces>,
+}
+
+/// The namespaces a verifier keys its deliveries in: the endpoint's (a name, or the first
+/// secret's fingerprint) and, when it is a fingerprint, those of the other secrets it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Namespaces {
+    endpoint: Box<str>,
+    others: Vec<Box<str>>,
+    named: bool,
+}
+
+impl Namespaces {
+    /// The namespace of a secret's fingerprint.
+    pub(crate) fn fingerprint(fingerprint: String) -> Self {
+        Self {
+            endpoint: fingerprint.into(),
+            others: Vec::new(),
+            named: false,
+        }
+    }
+
+    /// One namespace, named: the secrets do not change it.
+    pub(crate) fn named(name: &str) -> Self {
+        Self {
+            endpoint: name.into(),
+            others: Vec::new(),
+            named: true,
+        }
+    }
+
+    /// Another secret's fingerprint, when the namespace is the first secret's.
+    pub(crate) fn also_fingerprint(&mut self, fingerprint: String) {
+        if !self.named && *self.endpoint != *fingerprint {
+            self.others.push(fingerprint.into());
+        }
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
 }
 
 impl Delivery {
-    pub(crate) fn new(id: &str, timestamp: i64, endpoint: &Arc<str>) -> Self {
+    pub(crate) fn new(id: &str, timestamp: i64, namespaces: &Arc<Namespaces>) -> Self {
         Self {
             id: id.to_owned(),
             timestamp,
-            endpoint: Arc::clone(endpoint),
+            namespaces: Arc::clone(namespaces),
         }
+    }
+
+    /// A delivery to the endpoint named `endpoint` (a job's, which records only that).
+    pub(crate) fn named(id: &str, timestamp: i64, endpoint: &str) -> Self {
+        Self::new(id, timestamp, &Arc::new(Namespaces::named(endpoint)))
     }
 
     /// The message id (`svix-id`): the same on every retry of this delivery.
@@ -49,12 +94,45 @@ impl Delivery {
 
     /// The namespace of the endpoint that verified it ([`Verifier::endpoint`](crate::Verifier::endpoint)).
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.namespaces.endpoint()
     }
 
     /// `{endpoint}:{id}`: the id, kept apart from the same id delivered to another endpoint. The
-    /// de-duplication layer and the queue key on it.
+    /// de-duplication layer, the queue and the inbox key on it.
     pub fn key(&self) -> String {
-        format!("{}:{}", self.endpoint, self.id)
+        format!("{}:{}", self.endpoint(), self.id)
+    }
+
+    /// [`key`](Self::key), then the same id in the namespace of each other secret the verifier
+    /// holds: while a rotation has two secrets configured, a delivery processed before it (keyed
+    /// under the old first secret) is still the same delivery. The crate's stores (the inbox, the
+    /// de-duplication stores, the queue) look under every key and record under each, so the
+    /// record outlives either secret; a store of your own can do the same. One key when the
+    /// endpoint is [named](crate::Verifier::with_endpoint) or has one secret.
+    ///
+    /// ```
+    /// use clerk_webhooks::{SigningSecret, Verifier};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let old = SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let new = SigningSecret::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
+    /// let before = Verifier::new(old.clone());
+    /// let during = Verifier::new(new).with_secret(old);
+    /// let body = br#"{"type":"user.created","data":{}}"#;
+    /// let headers = before.signed_headers("msg_2abc", 1_700_000_000, body)?;
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let processed = before.verify_at(&headers, body, at)?;
+    /// let retried = during.verify_at(&headers, body, at)?;
+    /// // The retry's first key is the new secret's; it still finds the first attempt's record.
+    /// assert!(retried.keys().any(|key| key == processed.key()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(self.key()).chain(
+            self.namespaces
+                .others
+                .iter()
+                .map(move |namespace| format!("{namespace}:{}", self.id)),
+        )
     }
 }

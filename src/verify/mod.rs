@@ -22,6 +22,7 @@ use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 
 pub use self::delivery::Delivery;
+pub(crate) use self::delivery::Namespaces;
 use self::diagnosis::Evidence;
 pub use self::diagnosis::{BodyVariant, Diagnosis, Finding, SignatureCheck};
 pub use self::error::VerifyError;
@@ -71,8 +72,9 @@ pub struct Verifier {
     text_keys: Vec<HmacSha256>,
     tolerance: Duration,
     clock: Option<Clock>,
-    /// The namespace of this endpoint's delivery ids; see [`Verifier::endpoint`].
-    endpoint: Arc<str>,
+    /// The namespace of this endpoint's delivery ids ([`Verifier::endpoint`]), and those of its
+    /// other secrets.
+    endpoint: Arc<Namespaces>,
 }
 
 impl Verifier {
@@ -87,7 +89,7 @@ impl Verifier {
     pub fn new(secret: SigningSecret) -> Self {
         let key = keyed_mac(&secret);
         Self {
-            endpoint: endpoint_fingerprint(&key).into(),
+            endpoint: Arc::new(Namespaces::fingerprint(endpoint_fingerprint(&key))),
             keys: vec![key],
             text_keys: text_keys(&secret).into(),
             tolerance: DEFAULT_TOLERANCE,
@@ -131,7 +133,9 @@ impl Verifier {
     /// ```
     #[must_use]
     pub fn with_secret(mut self, secret: SigningSecret) -> Self {
-        self.keys.push(keyed_mac(&secret));
+        let key = keyed_mac(&secret);
+        Arc::make_mut(&mut self.endpoint).also_fingerprint(endpoint_fingerprint(&key));
+        self.keys.push(key);
         self.text_keys.extend(text_keys(&secret));
         self
     }
@@ -168,7 +172,7 @@ impl Verifier {
     /// ```
     #[must_use]
     pub fn with_endpoint(mut self, name: &str) -> Self {
-        self.endpoint = Arc::from(name);
+        self.endpoint = Arc::new(Namespaces::named(name));
         self
     }
 
@@ -180,10 +184,12 @@ impl Verifier {
     /// delivery would pass for another's duplicate. By default the namespace is a fingerprint of
     /// the first secret: 16 hex digits of an HMAC under it (the secret cannot be recovered from
     /// it), so each endpoint, which has its own secret, gets its own namespace with no
-    /// configuration. It changes when the first secret does; name the endpoint with
-    /// [`with_endpoint`](Self::with_endpoint) to keep it through a rotation.
+    /// configuration. It changes when the first secret does; so that a delivery processed before
+    /// a rotation is still recognised after it, each [`Delivery`] also carries the namespaces of
+    /// the other secrets ([`Delivery::keys`]), which the crate's stores check. Name the endpoint
+    /// with [`with_endpoint`](Self::with_endpoint) to keep one namespace whatever the secrets.
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.endpoint.endpoint()
     }
 
     /// Reads the current time from `clock` instead of the system clock, in [`verify`](Self::verify)
@@ -487,7 +493,7 @@ impl fmt::Debug for Verifier {
         f.debug_struct("Verifier")
             .field("secrets", &format_args!("<{} redacted>", self.keys.len()))
             .field("tolerance", &self.tolerance)
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.endpoint())
             .field(
                 "clock",
                 &if self.clock.is_some() {
