@@ -938,3 +938,41 @@ async fn a_database_killed_before_the_commit_answers_unconfirmed_and_the_retry_a
     let again = mirror.apply(&the_delivery, body.as_bytes()).await.unwrap();
     assert_eq!(again, Synced::Duplicate);
 }
+
+/// Found in review (issue 30, item 3): SQLite still locked by another writer after the busy
+/// timeout ("database is locked") was answered `500 sync_failed`, as if the database had refused
+/// the delivery. It is the database being busy: `503 database_unavailable` with `Retry-After`.
+#[tokio::test]
+async fn a_busy_sqlite_is_a_503() {
+    use axum::response::IntoResponse;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    let dir = sync_db::TempDir::new("busy");
+    let options = SqliteConnectOptions::new()
+        .filename(dir.0.join("app.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_millis(50));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let mirror = Mirror::new(pool.clone());
+    mirror.inbox().migrate().await.unwrap();
+    // Another writer holds SQLite's one write lock.
+    let mut writer = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    let body = envelope("user.updated", 2_000, user("user_busy", 1, 1_000, 2_000));
+    let err = mirror
+        .apply(&delivery("msg_busy", 0), body.as_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "database_unavailable", "{err}");
+    let response = err.into_response();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap();
+}

@@ -119,6 +119,15 @@ impl SyncError {
     fn is_unavailable(&self) -> bool {
         match self {
             Self::Unavailable { .. } | Self::CommitUnconfirmed(_) => true,
+            Self::Database(sqlx::Error::Database(err)) => err.code().is_some_and(|code| {
+                // SQLite's result codes (PostgreSQL's SQLSTATEs have five characters):
+                // SQLITE_BUSY or SQLITE_LOCKED, still there after the busy timeout, is another
+                // writer holding the database, as a pool without a free connection is.
+                code.len() < 5
+                    && code
+                        .parse::<u32>()
+                        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+            }),
             Self::Database(err) => matches!(
                 err,
                 sqlx::Error::Io(_)
