@@ -378,16 +378,7 @@ async fn two_endpoints_sharing_one_redis_each_process_the_same_svix_id_once() {
         }
     }
     for verifier in [&production, &staging] {
-        let mut redis = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let jobs: usize = redis::cmd("HLEN")
-            .arg(queue_config(verifier.endpoint()).job_data_hash())
-            .query_async(&mut redis)
-            .await
-            .unwrap();
+        let jobs = job_count(&url, verifier.endpoint()).await;
         assert_eq!(jobs, 1, "one job in each endpoint's queue");
     }
 
@@ -449,17 +440,7 @@ async fn a_secret_rotation_queues_no_delivery_twice() {
     let after = route(new.clone()).await;
     let retry = deliver_signed(&after, &new, "msg_during", &body(2)).await;
     assert_eq!(status(retry), "already_queued");
-    let mut redis = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let jobs: usize = redis::cmd("HLEN")
-        .arg(queue_config("myapp").job_data_hash())
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    assert_eq!(jobs, 2, "one job per delivery");
+    assert_eq!(job_count(&url, "myapp").await, 2, "one job per delivery");
 }
 
 /// Regression (issue 18, item 6): the queue route typed the event before queueing, so an authentic
@@ -527,6 +508,20 @@ async fn done_count(url: &str) -> usize {
 }
 
 /// `command` on one key of the tests' endpoint's queue (`key` picks it from the configuration).
+/// How many jobs the queue named `queue` holds.
+async fn job_count(url: &str, queue: &str) -> usize {
+    let mut redis = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    redis::cmd("HLEN")
+        .arg(queue_config(queue).job_data_hash())
+        .query_async(&mut redis)
+        .await
+        .unwrap()
+}
+
 async fn redis_query<T: redis::FromRedisValue>(
     url: &str,
     command: &str,
