@@ -847,26 +847,17 @@ async fn a_database_that_is_down_is_a_503_within_seconds() {
 }
 
 /// Regression (issue 30, item 1): schema 1 kept `data` as JSONB, which cannot hold `\u0000`.
-/// Migrating a database made by schema 1 converts the column to JSON once, keeps its rows, and a
-/// user with a NUL is stored afterwards.
+/// Migrating a database made by 0.1 runs migration 2 only: it converts the column to JSON once,
+/// keeps the rows, and a user with a NUL is stored afterwards.
 #[tokio::test]
 async fn migrating_from_schema_1_keeps_the_rows_and_takes_a_nul() {
     let server = PostgresServer::start();
     let pool = sync_db::postgres(&server).await;
-    for table in [
-        "clerk_users (id TEXT PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT, \
-         username TEXT, image_url TEXT, created_at BIGINT, updated_at BIGINT, deleted_at BIGINT, \
-         data JSONB NOT NULL)",
-        "clerk_organizations (id TEXT PRIMARY KEY, name TEXT, slug TEXT, image_url TEXT, \
-         created_at BIGINT, updated_at BIGINT, deleted_at BIGINT, data JSONB NOT NULL)",
-        "clerk_organization_memberships (id TEXT PRIMARY KEY, organization_id TEXT, user_id TEXT, \
-         role TEXT, created_at BIGINT, updated_at BIGINT, deleted_at BIGINT, data JSONB NOT NULL)",
-    ] {
-        sqlx::query(&format!("CREATE TABLE {table}"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    // What 0.1's `migrate` did: the tables with `data` as JSONB, and schema version 1.
+    let version_1 = include_str!("../src/sync/schema/0001_tables.sql").replace("{json}", "JSONB")
+        + "CREATE TABLE clerk_webhooks_schema (version INTEGER PRIMARY KEY); \
+           INSERT INTO clerk_webhooks_schema (version) VALUES (1);";
+    sqlx::raw_sql(&version_1).execute(&pool).await.unwrap();
     sqlx::query("INSERT INTO clerk_users (id, data) VALUES ('user_old', '{\"id\": \"user_old\"}')")
         .execute(&pool)
         .await

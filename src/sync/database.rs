@@ -1,7 +1,7 @@
 //! The databases the sync runs on, and the SQL each of them speaks.
 //!
 //! Every statement is the same on both; only the schema's column types, how `data` is sent, the
-//! migration's lock and upgrade, and what a text column can hold differ, and
+//! migrations' lock and steps, and what a text column can hold differ, and
 //! `impl_sync_database!` writes the rest once.
 
 use std::borrow::Cow;
@@ -113,7 +113,21 @@ pub struct FailedDelivery<'a> {
     pub(crate) body: &'a [u8],
 }
 
-const SCHEMA: &str = include_str!("schema/schema.sql");
+/// The schema's migrations, in order: a version and the scripts that make it (`{json}` and
+/// `{bytes}` stand for the database's types). Each runs once, recorded in
+/// `clerk_webhooks_schema`, so a change to a table ships as a new migration and existing tables
+/// are migrated in place.
+type Migrations = &'static [(i32, &'static [&'static str])];
+
+const TABLES: &str = include_str!("schema/0001_tables.sql");
+const FAILED_DELIVERIES: &str = include_str!("schema/0002_failed_deliveries.sql");
+#[cfg(feature = "postgres")]
+const POSTGRES_JSON: &str = include_str!("schema/0002_postgres_json.sql");
+
+const CREATE_VERSIONS: &str =
+    "CREATE TABLE IF NOT EXISTS clerk_webhooks_schema (version INTEGER PRIMARY KEY)";
+const CURRENT_VERSION: &str = "SELECT MAX(version) FROM clerk_webhooks_schema";
+const RECORD_VERSION: &str = "INSERT INTO clerk_webhooks_schema (version) VALUES ($1)";
 
 /// PostgreSQL's text types cannot hold U+0000 (JSON can, as the escape `\u0000`): a typed column
 /// holds each as U+FFFD, the replacement character, and `data` keeps the value exactly.
@@ -234,7 +248,7 @@ macro_rules! impl_sync_database {
         bytes_type = $bytes_type:literal,
         migration_begin = $begin:literal,
         migration_lock = $lock:literal,
-        upgrade = $upgrade:expr,
+        migrations = $migrations:expr,
         owner_lock = $owner_lock:expr,
         text = $text:path,
         json = $json:path
@@ -395,17 +409,30 @@ macro_rules! impl_sync_database {
 
             fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>> {
                 Box::pin(async move {
-                    let schema = SCHEMA
-                        .replace("{json}", $json_type)
-                        .replace("{bytes}", $bytes_type);
                     let mut tx = pool.begin_with($begin).await?;
                     let conn: &mut Self::Connection = &mut tx;
-                    // Two instances starting at once must not both create the tables.
+                    // Two instances starting at once must not both migrate.
                     // A query without arguments runs as a script of several statements.
                     sqlx::Executor::execute(&mut *conn, $lock).await?;
-                    sqlx::Executor::execute(&mut *conn, schema.as_str()).await?;
-                    if let Some(upgrade) = $upgrade {
-                        sqlx::Executor::execute(&mut *conn, upgrade).await?;
+                    sqlx::Executor::execute(&mut *conn, CREATE_VERSIONS).await?;
+                    let current: Option<i32> = sqlx::query_scalar(CURRENT_VERSION)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let migrations: Migrations = $migrations;
+                    for (version, scripts) in migrations {
+                        if current.is_some_and(|current| current >= *version) {
+                            continue;
+                        }
+                        for script in *scripts {
+                            let script = script
+                                .replace("{json}", $json_type)
+                                .replace("{bytes}", $bytes_type);
+                            sqlx::Executor::execute(&mut *conn, script.as_str()).await?;
+                        }
+                        sqlx::query(RECORD_VERSION)
+                            .bind(*version)
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     tx.commit().await
                 })
@@ -414,30 +441,18 @@ macro_rules! impl_sync_database {
     };
 }
 
-/// Schema 1 kept `data` as JSONB, which cannot hold `\u0000`: such a delivery failed for good.
-/// Schema 2 keeps it as JSON; a table made by schema 1 is converted once (it is rewritten, under a
-/// lock, at the first start of this version).
-#[cfg(feature = "postgres")]
-const UPGRADE_FROM_JSONB: &str = "DO $$ DECLARE t TEXT; BEGIN \
-     FOREACH t IN ARRAY ARRAY['clerk_users', 'clerk_organizations', \
-       'clerk_organization_memberships'] LOOP \
-       IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() \
-         AND table_name = t AND column_name = 'data' AND data_type = 'jsonb') THEN \
-         EXECUTE format('ALTER TABLE %I ALTER COLUMN data TYPE JSON USING data::text::json', t); \
-       END IF; \
-     END LOOP; END $$";
-
 #[cfg(feature = "postgres")]
 impl_sync_database!(
     sqlx::Postgres,
-    json_type = "JSON",
+    // Migration 1 made `data` JSONB; migration 2 makes it JSON.
+    json_type = "JSONB",
     bytes_type = "BYTEA",
     migration_begin = "BEGIN",
     // `IF NOT EXISTS` makes PostgreSQL send a notice per existing object, which sqlx logs at
     // INFO: ten lines at every start. Warnings still come through.
     migration_lock = "SET LOCAL client_min_messages = warning; \
                       SELECT pg_advisory_xact_lock(7242615806917473537)",
-    upgrade = Some(UPGRADE_FROM_JSONB),
+    migrations = &[(1, &[TABLES]), (2, &[FAILED_DELIVERIES, POSTGRES_JSON])],
     // A membership's write and its user's or organization's deletion take the owner's lock
     // first, so they never run side by side: under READ COMMITTED, a deletion would not see a
     // membership inserted by a transaction still running, which would not see the deletion.
@@ -456,7 +471,7 @@ impl_sync_database!(
     bytes_type = "BLOB",
     migration_begin = "BEGIN IMMEDIATE",
     migration_lock = "SELECT 1",
-    upgrade = None::<&'static str>,
+    migrations = &[(1, &[TABLES]), (2, &[FAILED_DELIVERIES])],
     // A delivery's first statement takes SQLite's one write lock: deliveries are serialised.
     owner_lock = None::<&'static str>,
     text = as_is,

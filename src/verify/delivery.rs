@@ -78,6 +78,7 @@ impl Delivery {
     }
 
     /// A delivery to the endpoint named `endpoint` (a job's, which records only that).
+    #[cfg(any(feature = "queue", feature = "test-util"))]
     pub(crate) fn named(id: &str, timestamp: i64, endpoint: &str) -> Self {
         Self::new(id, timestamp, &Arc::new(Namespaces::named(endpoint)))
     }

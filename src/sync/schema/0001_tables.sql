@@ -1,8 +1,8 @@
--- clerk-webhooks sync schema, version 2. `{json}` is the JSON column type: JSON on PostgreSQL (the
--- text exactly as sent: JSONB refuses `\u0000`, which a user can put in `unsafe_metadata` from the
--- browser), TEXT on SQLite; `{bytes}` is BYTEA on PostgreSQL, BLOB on SQLite. Timestamps are
--- Clerk's own: Unix milliseconds. On PostgreSQL a text column cannot hold U+0000: the typed
--- columns hold each one as U+FFFD, and `data` holds the value exactly.
+-- clerk-webhooks sync schema, migration 1 (0.1): the inbox, the order guard and the mirror.
+-- `{json}` is JSONB on PostgreSQL (migration 2 makes it JSON), TEXT on SQLite. Timestamps are
+-- Clerk's own: Unix milliseconds. `Inbox::migrate` runs each migration once, in order, and records
+-- it in `clerk_webhooks_schema (version INTEGER PRIMARY KEY)`; to run them yourself, replace the
+-- placeholders and do the same.
 
 -- The transactional inbox: one row per delivery processed, committed with the handler's writes.
 CREATE TABLE IF NOT EXISTS clerk_webhooks_inbox (
@@ -62,22 +62,3 @@ CREATE INDEX IF NOT EXISTS clerk_organization_memberships_organization
     ON clerk_organization_memberships (organization_id);
 CREATE INDEX IF NOT EXISTS clerk_organization_memberships_user
     ON clerk_organization_memberships (user_id);
-
--- Deliveries the database cannot hold, for good (a value it refuses, an id too long for an index)
--- or that cannot be ordered (no id or version): recorded here with the delivery's inbox record,
--- logged at `error`, answered 200 so Svix stops retrying what cannot succeed. `body` is the
--- delivery exactly as received, to apply again once the cause is fixed.
-CREATE TABLE IF NOT EXISTS clerk_webhooks_failed_deliveries (
-    delivery_key TEXT PRIMARY KEY,        -- {endpoint}:{svix-id}, as in the inbox
-    svix_id TEXT NOT NULL,
-    event_type TEXT,
-    failed_at BIGINT NOT NULL,
-    reason TEXT NOT NULL,                 -- unordered, or database_refused
-    sqlstate TEXT,                        -- the database's code for its refusal
-    detail TEXT,                          -- the database's message (it may quote the data)
-    body {bytes} NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS clerk_webhooks_schema (version INTEGER PRIMARY KEY);
-INSERT INTO clerk_webhooks_schema (version) VALUES (1) ON CONFLICT DO NOTHING;
-INSERT INTO clerk_webhooks_schema (version) VALUES (2) ON CONFLICT DO NOTHING;
