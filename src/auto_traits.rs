@@ -9,8 +9,9 @@ fn send<T: Send>() {}
 
 const _: fn() = || {
     use crate::layer::{
-        BodyError, ClerkWebhook, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge,
-        ResponseBody, UnsupportedEvent, UnsupportedEvents, WebhookBody, WebhookRejection,
+        BodyError, BodyTooSlow, ClerkWebhook, InvalidPayload, OutOfMemory, Overloaded,
+        PayloadTooLarge, ResponseBody, UnsupportedEvent, UnsupportedEvents, WebhookBody,
+        WebhookRejection,
     };
 
     send_sync::<crate::SigningSecret>();
@@ -33,6 +34,7 @@ const _: fn() = || {
     send_sync::<BodyError>();
     send_sync::<OutOfMemory>();
     send_sync::<Overloaded>();
+    send_sync::<BodyTooSlow>();
     send_sync::<InvalidPayload>();
     send_sync::<UnsupportedEvent>();
     send::<crate::layer::ResponseFuture<ServiceStub, WebhookBody>>();
@@ -45,6 +47,8 @@ const _: fn() = || {
     send_sync::<crate::dedupe::Claim>();
     send_sync::<crate::dedupe::ClaimToken>();
     send_sync::<crate::dedupe::StoreError>();
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    send_sync::<crate::sync::SyncError>();
     send::<crate::dedupe::ResponseFuture<(), ()>>();
     #[cfg(feature = "redis")]
     send_sync::<crate::dedupe::RedisStore>();

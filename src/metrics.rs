@@ -25,8 +25,12 @@ pub(crate) const JOBS: &str = "clerk_webhooks_queue_jobs_total";
 /// What `sync::Mirror::apply` did with each verified delivery, by outcome.
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub(crate) const SYNC: &str = "clerk_webhooks_sync_total";
-/// 1 while every delivery for a while has been refused for the same reason (label `code`).
-pub(crate) const FAILING: &str = "clerk_webhooks_failing";
+/// 1 while the layer has refused, for one code, at least 10 requests with Svix headers in a row
+/// over at least 5 minutes, none accepted since (label `code`): Clerk's deliveries or forged ones.
+pub(crate) const REFUSED_IN_A_ROW: &str = "clerk_webhooks_refused_in_a_row";
+/// 1 while accepted deliveries also carry a signature none of the configured secrets made: Clerk
+/// signs with a secret the layer lacks (a rotation whose new secret is missing).
+pub(crate) const UNKNOWN_SIGNER: &str = "clerk_webhooks_unknown_signer";
 
 #[cfg(feature = "metrics")]
 mod record {
@@ -78,8 +82,12 @@ mod record {
         metrics::counter!(super::SYNC, "outcome" => outcome).increment(1);
     }
 
-    pub(crate) fn failing(code: &'static str, on: bool) {
-        metrics::gauge!(super::FAILING, "code" => code).set(if on { 1.0 } else { 0.0 });
+    pub(crate) fn refused_in_a_row(code: &'static str, on: bool) {
+        metrics::gauge!(super::REFUSED_IN_A_ROW, "code" => code).set(if on { 1.0 } else { 0.0 });
+    }
+
+    pub(crate) fn unknown_signer(on: bool) {
+        metrics::gauge!(super::UNKNOWN_SIGNER).set(if on { 1.0 } else { 0.0 });
     }
 
     /// Gives every metric of the crate its unit and description (Prometheus' `# HELP`), in the
@@ -132,8 +140,17 @@ mod record {
             "What the database mirror did with each verified Clerk delivery, by outcome."
         );
         describe_gauge!(
-            super::FAILING,
-            "1 while every Clerk delivery for a while has been refused with this code, else 0."
+            super::REFUSED_IN_A_ROW,
+            "1 while the Clerk webhook layer has refused at least 10 requests with Svix headers \
+             in a row for this code, over at least 5 minutes, none accepted since (Clerk's \
+             deliveries or forged requests: anyone can send the headers), else 0."
+        );
+        describe_gauge!(
+            super::UNKNOWN_SIGNER,
+            "1 while accepted Clerk deliveries also carry a signature none of the configured \
+             secrets made: the endpoint's signing secret is being rotated and the new one is not \
+             configured (add it within 24 hours of the rotation, or every delivery will be \
+             refused), else 0. Forged requests cannot raise it."
         );
     }
 }
@@ -152,7 +169,8 @@ mod record {
     pub(crate) fn job(_outcome: &'static str) {}
     #[cfg(any(feature = "postgres", feature = "sqlite"))]
     pub(crate) fn sync(_outcome: &'static str) {}
-    pub(crate) fn failing(_code: &'static str, _on: bool) {}
+    pub(crate) fn refused_in_a_row(_code: &'static str, _on: bool) {}
+    pub(crate) fn unknown_signer(_on: bool) {}
     pub(crate) fn describe() {}
 }
 

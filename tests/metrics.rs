@@ -1,5 +1,6 @@
 //! Issue 21: every outcome counted through the `metrics` facade, read back with its debugging
-//! recorder; and the loud signal's gauge, raised by a streak of refusals and lowered by a success.
+//! recorder; the gauge of refusals in a row, raised by a streak of refusals and lowered by a
+//! success; and the unknown-signer gauge, raised only by a verified delivery.
 #![cfg(feature = "metrics")]
 
 mod common;
@@ -52,16 +53,23 @@ fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> u64 {
 }
 
 fn gauge(snapshotter: &Snapshotter, code: &str) -> Option<f64> {
-    let snapshot = snapshotter.snapshot().into_vec();
-    match value(
-        &snapshot,
-        MetricKind::Gauge,
-        "clerk_webhooks_failing",
+    gauge_named(
+        snapshotter,
+        "clerk_webhooks_refused_in_a_row",
         &[("code", code)],
-    ) {
+    )
+}
+
+fn gauge_named(snapshotter: &Snapshotter, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let snapshot = snapshotter.snapshot().into_vec();
+    match value(&snapshot, MetricKind::Gauge, name, labels) {
         Some(DebugValue::Gauge(value)) => Some(value.into_inner()),
         _ => None,
     }
+}
+
+fn unknown_signer(snapshotter: &Snapshotter) -> Option<f64> {
+    gauge_named(snapshotter, "clerk_webhooks_unknown_signer", &[])
 }
 
 /// Runs `test` on a current-thread runtime with a recorder of its own (the facade's local
@@ -164,10 +172,11 @@ fn each_outcome_is_counted_with_bounded_labels() {
     });
 }
 
-/// The loud signal: ten refusals for the same cause over five minutes with nothing accepted raise
-/// `clerk_webhooks_failing{code}`; a genuine delivery lowers it.
+/// Ten refusals for the same cause over five minutes with nothing accepted raise
+/// `clerk_webhooks_refused_in_a_row{code}`; a genuine delivery lowers it. Forged requests alone
+/// raise it (it says only that requests were refused), never `clerk_webhooks_unknown_signer`.
 #[test]
-fn a_streak_of_refusals_raises_the_failing_gauge_until_a_delivery_succeeds() {
+fn a_streak_of_refusals_raises_the_refused_in_a_row_gauge_until_a_delivery_succeeds() {
     with_recorder(|snapshotter, runtime| {
         let now = Arc::new(AtomicI64::new(NOW));
         let clock = Arc::clone(&now);
@@ -192,12 +201,43 @@ fn a_streak_of_refusals_raises_the_failing_gauge_until_a_delivery_succeeds() {
                 }
             }
             assert_eq!(gauge(&snapshotter, "invalid_signature"), Some(1.0));
+            assert_eq!(unknown_signer(&snapshotter), None);
             let timestamp = NOW + 300;
             assert_eq!(
                 send(&app, genuine("msg_ok", timestamp)).await,
                 StatusCode::OK
             );
             assert_eq!(gauge(&snapshotter, "invalid_signature"), Some(0.0));
+        });
+    });
+}
+
+/// Issue 30, item 7: a verified delivery that also carries a signature none of the secrets made
+/// (Svix signs with the old and the new secret for 24 hours after a rotation) raises
+/// `clerk_webhooks_unknown_signer`; one whose signatures are all known lowers it.
+#[test]
+fn a_delivery_also_signed_by_an_unknown_secret_raises_the_unknown_signer_gauge() {
+    with_recorder(|snapshotter, runtime| {
+        let app = Router::new().route(
+            "/hook",
+            post(|| async { "ok" }).route_layer(ClerkWebhookLayer::new(verifier())),
+        );
+        runtime.block_on(async {
+            let mut request = genuine("msg_1", NOW);
+            let body = user_created("user_1");
+            let other = Verifier::new(SigningSecret::new(OTHER_SECRET).unwrap());
+            let both = format!(
+                "{} {}",
+                request.headers()["svix-signature"].to_str().unwrap(),
+                other.sign("msg_1", NOW, body.as_bytes())
+            );
+            request
+                .headers_mut()
+                .insert("svix-signature", both.parse().unwrap());
+            assert_eq!(send(&app, request).await, StatusCode::OK);
+            assert_eq!(unknown_signer(&snapshotter), Some(1.0));
+            assert_eq!(send(&app, genuine("msg_2", NOW)).await, StatusCode::OK);
+            assert_eq!(unknown_signer(&snapshotter), Some(0.0));
         });
     });
 }

@@ -164,7 +164,11 @@ async fn start(budget: usize) -> Server {
         .layer(
             ClerkWebhookLayer::new(verifier())
                 .with_body_limit(BODY_LIMIT)
-                .with_unverified_budget(budget),
+                .with_unverified_budget(budget)
+                // The forged streams here stall for as long as a measurement takes, on real time:
+                // the budget alone bounds them. The minimum rate, which ends such streams after
+                // 21 s, is `slow_body.rs`'s (on tokio's paused clock).
+                .without_min_body_rate(),
         )
         .service_fn(|_request| async { Ok::<_, Infallible>(Response::new(Full::from("ok"))) });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

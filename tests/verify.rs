@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use clerk_webhooks::{SigningSecret, Verifier, VerifyError};
+use clerk_webhooks::{BodyVariant, Finding, SigningSecret, Verifier, VerifyError};
 use common::{at, NOW, OTHER_SECRET, SECRET};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -341,6 +341,132 @@ fn debug_never_shows_secrets() {
         let key = secret.strip_prefix("whsec_").unwrap();
         assert!(!shown.contains(&key[..8]), "{shown}");
     }
+}
+
+/// Issue 30, item 7: for 24 hours after an endpoint's secret is rotated, Svix signs with the old
+/// and the new secret. A delivery that verifies but also carries a signature none of the secrets
+/// made shows the new secret is missing; the diagnosis says so.
+#[test]
+fn a_delivery_also_signed_by_an_unknown_secret_is_diagnosed_as_a_rotation() {
+    let old = verifier(SECRET);
+    let new = verifier(OTHER_SECRET);
+    let mut map = signed(&old, "msg_1", NOW, BODY);
+    let both = format!(
+        "{} {}",
+        new.sign("msg_1", NOW, BODY),
+        old.sign("msg_1", NOW, BODY)
+    );
+    map.insert("svix-signature", HeaderValue::from_str(&both).unwrap());
+
+    assert!(old.verify_at(&map, BODY, at(NOW)).is_ok());
+    let diagnosis = old.diagnose_at(&map, BODY, at(NOW));
+    assert!(diagnosis.outcome.is_ok());
+    assert_eq!(diagnosis.signed_by(), Some(0));
+    assert_eq!(
+        diagnosis.findings,
+        [Finding::UnknownSigner { signatures: 1 }]
+    );
+    let text = diagnosis.to_string();
+    assert!(
+        text.contains("also carries 1 v1 signature(s) that none of the 1 secret(s) made")
+            && text.contains("24 hours")
+            && text.contains("add the new one"),
+        "{text}"
+    );
+
+    // With both secrets configured, in either order, every signature is known (the secret after
+    // the signer is tried for the entry the signer did not make).
+    for rotating in [
+        verifier(SECRET).with_secret(SigningSecret::new(OTHER_SECRET).unwrap()),
+        verifier(OTHER_SECRET).with_secret(SigningSecret::new(SECRET).unwrap()),
+    ] {
+        let diagnosis = rotating.diagnose_at(&map, BODY, at(NOW));
+        assert!(diagnosis.outcome.is_ok());
+        assert_eq!(diagnosis.findings, []);
+        assert!(!diagnosis.to_string().contains("24 hours"));
+    }
+    // Two secrets configured, neither of them the new one: still an unknown signer.
+    let third = SigningSecret::from_bytes(vec![7; 32]).unwrap();
+    let diagnosis = verifier(SECRET)
+        .with_secret(third)
+        .diagnose_at(&map, BODY, at(NOW));
+    assert_eq!(
+        diagnosis.findings,
+        [Finding::UnknownSigner { signatures: 1 }]
+    );
+    // Judged too late, the signature still holds, and the rotation is still reported.
+    let diagnosis = old.diagnose_at(&map, BODY, at(NOW + 3600));
+    assert!(diagnosis.error().is_some());
+    assert_eq!(
+        diagnosis.findings,
+        [Finding::UnknownSigner { signatures: 1 }]
+    );
+    // A refused delivery says nothing of the kind: forged entries are no rotation.
+    let forged = headers(&[
+        ("svix-id", "msg_1"),
+        ("svix-timestamp", &NOW.to_string()),
+        ("svix-signature", &both),
+    ]);
+    let diagnosis = old.diagnose_at(&forged, b"{}", at(NOW));
+    assert!(!diagnosis.to_string().contains("24 hours"));
+}
+
+/// Regression (issue 30, item 11): Clerk signs compact JSON with every object's keys sorted (and
+/// Go's escapes of `<`, `>`, `&`); a framework that parses the body and writes it back compact,
+/// in its own key order, leaves no whitespace or escape to see, and the diagnosis blamed the
+/// secret. The diagnosis writes the body again the way Clerk does and finds it verifies.
+#[test]
+fn a_re_serialized_body_with_reordered_keys_is_no_wrong_secret() {
+    let clerk = concat!(
+        r#"{"data":{"email_addresses":[{"email_address":"zoe@example.com","id":"idn_1"}],"#,
+        r#""first_name":"Zoë","id":"user_1","image_url":"https://img.clerk.com/x?a=1\u0026b=2","#,
+        r#""object":"user","public_metadata":{"plan":"pro"}},"event_attributes":{"http_request":"#,
+        r#"{"client_ip":"203.0.113.7","user_agent":"Mozilla/5.0"}},"instance_id":"ins_1","#,
+        r#""object":"event","timestamp":1716883200000,"type":"user.created"}"#
+    );
+    // What `JSON.stringify` of an object built by a body-parsing middleware, or a serde struct,
+    // writes: compact, its own key order, `&` as it is.
+    let received = concat!(
+        r#"{"type":"user.created","object":"event","timestamp":1716883200000,"#,
+        r#""instance_id":"ins_1","data":{"id":"user_1","object":"user","first_name":"Zoë","#,
+        r#""image_url":"https://img.clerk.com/x?a=1&b=2","email_addresses":[{"id":"idn_1","#,
+        r#""email_address":"zoe@example.com"}],"public_metadata":{"plan":"pro"}},"#,
+        r#""event_attributes":{"http_request":{"client_ip":"203.0.113.7","user_agent":"Mozilla/5.0"}}}"#
+    );
+    let receiver = verifier(SECRET);
+    let map = signed(&receiver, "msg_1", NOW, clerk.as_bytes());
+    assert!(receiver.verify_at(&map, clerk.as_bytes(), at(NOW)).is_ok());
+
+    let diagnosis = receiver.diagnose_at(&map, received.as_bytes(), at(NOW));
+    assert_eq!(diagnosis.error(), Some(&VerifyError::InvalidSignature));
+    let text = diagnosis.to_string();
+    assert!(!text.contains("another endpoint"), "{text}");
+    assert!(
+        text.contains("re-serialized") && text.contains("verify the raw bytes as received"),
+        "{text}"
+    );
+    assert!(
+        diagnosis
+            .findings
+            .contains(&Finding::VerifiesAs(BodyVariant::SortedCompactJson)),
+        "{:?}",
+        diagnosis.findings
+    );
+    // Under another secret, the same body is no proof of anything but its key order.
+    let other = verifier(OTHER_SECRET);
+    let diagnosis = other.diagnose_at(&map, received.as_bytes(), at(NOW));
+    assert_eq!(diagnosis.findings, [Finding::UnsortedKeys]);
+    let text = diagnosis.to_string();
+    assert!(
+        text.contains("may have been changed on the way") && text.contains("if they already are"),
+        "{text}"
+    );
+    // The body as Clerk wrote it under a wrong secret: no sign of a re-serialization.
+    let diagnosis = other.diagnose_at(&map, clerk.as_bytes(), at(NOW));
+    assert_eq!(diagnosis.findings, []);
+    assert!(diagnosis
+        .to_string()
+        .contains("another endpoint or environment"));
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

@@ -1,4 +1,5 @@
-//! The response future: buffer, verify, ready the inner service, call it.
+//! The response future: buffer (within the body's deadline), verify, ready the inner service, call
+//! it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +15,7 @@ use tower_service::Service;
 
 use super::body::{ResponseBody, WebhookBody};
 use super::buffer::BodyBuffer;
-use super::config::Config;
+use super::config::{Config, MinBodyRate};
 use super::pipeline::{self, Refusal};
 use crate::verify::CheckedHead;
 use crate::BoxError;
@@ -37,12 +38,16 @@ pin_project! {
     #[project = StateProj]
     enum State<B, F> {
         Buffering {
+            // Before the body: fields drop in order, so its share of the budget is back before
+            // the body goes (whose drop may tell the connection, or a test, that it is gone).
+            buffer: BodyBuffer,
             #[pin]
             body: B,
-            buffer: BodyBuffer,
             head: Request<()>,
             // The scheme headers, read and checked before the body.
             scheme: CheckedHead,
+            // Armed only once the body makes the layer wait.
+            deadline: Deadline,
         },
         Readying {
             request: Request<WebhookBody>,
@@ -71,10 +76,11 @@ where
     ) -> Self {
         Self {
             state: State::Buffering {
-                body,
                 buffer,
+                body,
                 head: Request::from_parts(parts, ()),
                 scheme,
+                deadline: Deadline::Unarmed,
             },
             service,
             config,
@@ -103,23 +109,41 @@ where
         loop {
             let next = match this.state.as_mut().project() {
                 StateProj::Buffering {
-                    body,
                     buffer,
+                    body,
                     head,
                     scheme,
+                    deadline,
                 } => {
                     let headers = head.headers();
-                    match ready!(body.poll_frame(cx)) {
-                        Some(Ok(frame)) => {
+                    match body.poll_frame(cx) {
+                        // The body makes the layer wait: it must keep the minimum rate. A refusal
+                        // drops the body's state, which gives its bytes back to the budget.
+                        Poll::Pending => match &this.config.min_body_rate {
+                            Some(rate)
+                                if deadline.passed(
+                                    rate,
+                                    buffer.len(),
+                                    &this.config.no_timer,
+                                    cx,
+                                ) =>
+                            {
+                                State::Rejected {
+                                    refusal: pipeline::body_too_slow(rate, headers),
+                                }
+                            }
+                            _ => return Poll::Pending,
+                        },
+                        Poll::Ready(Some(Ok(frame))) => {
                             match pipeline::buffer_frame(this.config, buffer, frame, headers) {
                                 Ok(()) => continue,
                                 Err(refusal) => State::Rejected { refusal },
                             }
                         }
-                        Some(Err(err)) => State::Rejected {
+                        Poll::Ready(Some(Err(err))) => State::Rejected {
                             refusal: pipeline::body_failed(err.into(), headers),
                         },
-                        None => {
+                        Poll::Ready(None) => {
                             let bytes = std::mem::take(buffer).into_bytes();
                             let (parts, ()) = std::mem::take(head).into_parts();
                             match pipeline::accept(this.config, parts, scheme, bytes) {
@@ -144,5 +168,105 @@ where
             };
             this.state.set(next);
         }
+    }
+}
+
+/// The deadline of a body not verified yet ([`MinBodyRate`]). Nothing until the body first makes
+/// the layer wait: a body that arrives with its headers reads no clock, arms no timer and
+/// allocates nothing.
+enum Deadline {
+    /// The body has not made the layer wait yet.
+    Unarmed,
+    /// Kept by tokio's timer; boxed, so that only a body that makes the layer wait pays for it.
+    #[cfg(feature = "tokio")]
+    Armed(Pin<Box<Timer>>),
+    /// No deadline: no tokio runtime to keep one.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Off,
+}
+
+#[cfg(feature = "tokio")]
+pin_project! {
+    /// A body's deadline on tokio's clock (which `tokio::time::pause` stops in tests).
+    struct Timer {
+        // When the body first made the layer wait: within the layer's first poll of it.
+        start: tokio::time::Instant,
+        // Due at `start + grace + received / rate`, moved forward as bytes arrive.
+        #[pin]
+        sleep: tokio::time::Sleep,
+    }
+}
+
+/// A timer started now, or `None` when the runtime has no timer. tokio cannot be asked whether
+/// its runtime was built with one (`enable_time`; `#[tokio::main]` and `enable_all` do), and
+/// arming a timer without it panics: the first such panic is caught and remembered in
+/// `no_timer` (the layer's), so a slow body never turns into a panic of its request (under
+/// `panic = "abort"` it still aborts).
+#[cfg(feature = "tokio")]
+fn arm_timer(no_timer: &std::sync::atomic::AtomicBool) -> Option<Timer> {
+    use std::sync::atomic::Ordering;
+    if no_timer.load(Ordering::Relaxed) {
+        return None;
+    }
+    let start = tokio::time::Instant::now();
+    match std::panic::catch_unwind(|| tokio::time::sleep_until(start)) {
+        Ok(sleep) => Some(Timer { start, sleep }),
+        Err(_) => {
+            no_timer.store(true, Ordering::Relaxed);
+            error!(
+                "clerk webhook layer: the tokio runtime has no timer, so bodies that arrive too \
+                 slowly are not refused; build the runtime with `enable_time()` (or \
+                 `enable_all()`), or turn the deadline off with `without_min_body_rate()`"
+            );
+            None
+        }
+    }
+}
+
+impl Deadline {
+    /// Whether the body, which has sent `received` bytes and makes the layer wait again, is past
+    /// its deadline; if not, `cx` is woken when it passes. Arms the deadline the first time,
+    /// unless the runtime turned out to have no timer (`no_timer`).
+    #[cfg(feature = "tokio")]
+    fn passed(
+        &mut self,
+        rate: &MinBodyRate,
+        received: usize,
+        no_timer: &std::sync::atomic::AtomicBool,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        if let Self::Unarmed = self {
+            // Outside a tokio runtime there is no timer to keep it (and arming one would panic).
+            *self = match tokio::runtime::Handle::try_current() {
+                Ok(_) => match arm_timer(no_timer) {
+                    Some(timer) => Self::Armed(Box::pin(timer)),
+                    None => Self::Off,
+                },
+                Err(_) => Self::Off,
+            };
+        }
+        let Self::Armed(timer) = self else {
+            return false;
+        };
+        let mut timer = timer.as_mut().project();
+        let Some(due) = timer.start.checked_add(rate.allowance(received)) else {
+            return false; // Beyond the clock's range: no deadline.
+        };
+        if timer.sleep.deadline() != due {
+            timer.sleep.as_mut().reset(due);
+        }
+        timer.sleep.poll(cx).is_ready()
+    }
+
+    /// Without the `tokio` feature there is no timer: no deadline.
+    #[cfg(not(feature = "tokio"))]
+    fn passed(
+        &mut self,
+        _rate: &MinBodyRate,
+        _received: usize,
+        _no_timer: &std::sync::atomic::AtomicBool,
+        _cx: &mut Context<'_>,
+    ) -> bool {
+        false
     }
 }

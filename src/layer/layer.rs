@@ -1,10 +1,11 @@
 //! The layer: configuration and builder.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::config::{Config, Parsing, UnsupportedEvents};
+use super::config::{Config, MinBodyRate, Parsing, UnsupportedEvents};
 use super::service::ClerkWebhook;
 use crate::secret::ConfigError;
 use crate::verify::Verifier;
@@ -14,8 +15,8 @@ use crate::verify::Verifier;
 /// For each request it:
 /// 1. refuses a `Content-Length` above the body limit (413) and bad or stale scheme headers (400)
 ///    before reading the body;
-/// 2. buffers the body as it arrives, up to the limit (413 beyond it), within a budget that all
-///    unverified bodies share (503 beyond it);
+/// 2. buffers the body as it arrives, up to the limit (413 beyond it), at a minimum rate (408
+///    below it), within a budget that all unverified bodies share (503 beyond it);
 /// 3. verifies the signature over the raw bytes (400 with a stable code otherwise);
 /// 4. parses the event once and inserts [`ClerkEvent`](crate::ClerkEvent),
 ///    [`EventMeta`](crate::EventMeta) and [`Delivery`](crate::Delivery) into the request
@@ -24,17 +25,23 @@ use crate::verify::Verifier;
 ///    ([`WebhookBody`](super::WebhookBody)).
 ///
 /// Until step 3 succeeds the request is not trusted: it holds memory only for the bytes it really
-/// sent, and no capacity of the inner service (a concurrency or rate limit inside this layer is
-/// taken only by verified deliveries). All requests not verified yet together hold at most the
+/// sent, only for as long as it keeps sending them at the minimum rate, and no capacity of the
+/// inner service (a concurrency or rate limit inside this layer is taken only by verified
+/// deliveries). All requests not verified yet together hold at most the
 /// [unverified budget](Self::with_unverified_budget), whatever the number of connections and
 /// HTTP/2 streams.
 ///
-/// # Give the body a deadline
+/// # Deadlines
 ///
-/// Like any middleware that buffers, this layer waits for the body as long as the client sends
-/// it. A client trickling one byte at a time holds its connection open; put a deadline on the
-/// whole request outside this layer, such as tower-http's `TimeoutLayer` (Svix itself gives up
-/// after 15 seconds, so 10 is plenty):
+/// Until it is verified, a body must keep arriving at a
+/// [minimum rate](Self::with_min_body_rate) (by default 64 KiB/s once 5 s have passed) or it is
+/// refused with `408 Request Timeout` (code `body_too_slow`) and the bytes it held go back to the
+/// budget: a client trickling a forged body, or stalling halfway, cannot hold memory for long.
+/// That deadline covers only the body before verification, and needs the `tokio` feature (on by
+/// default) and a tokio runtime. Put a deadline on the whole request, handler included, outside
+/// this layer, such as tower-http's `TimeoutLayer` (Svix itself gives up after 15 seconds, so 10
+/// is plenty); headers that trickle in are the server's to bound (hyper's
+/// `http1().header_read_timeout`):
 ///
 /// ```
 /// use std::time::Duration;
@@ -69,7 +76,7 @@ pub struct ClerkWebhookLayer {
 
 impl ClerkWebhookLayer {
     /// A layer verifying with `verifier`, a 1 MiB body limit, a 32 MiB budget of unverified
-    /// bytes, and unsupported events rejected.
+    /// bytes, a minimum body rate of 64 KiB/s after 5 s, and unsupported events rejected.
     pub fn new(verifier: Verifier) -> Self {
         crate::metrics::describe();
         Self {
@@ -121,6 +128,62 @@ impl ClerkWebhookLayer {
         let config = Arc::make_mut(&mut self.config);
         config.budget_bytes = bytes;
         config.renew_budget();
+        self
+    }
+
+    /// The least rate at which a body not verified yet must arrive, once `grace` has passed
+    /// (default [`DEFAULT_MIN_BODY_RATE`](super::DEFAULT_MIN_BODY_RATE), 64 KiB/s, after
+    /// [`DEFAULT_BODY_GRACE`](super::DEFAULT_BODY_GRACE), 5 s; their documentation says why no
+    /// genuine delivery trips them).
+    ///
+    /// The deadline of a body that has sent `n` bytes is `start + grace + n / bytes_per_sec`,
+    /// where `start` is when the layer first had to wait for the body; it moves forward as bytes
+    /// arrive. A body still short of it when the deadline passes is refused with
+    /// `408 Request Timeout` (code `body_too_slow`, logged at `warn` like other refusals, and not
+    /// counted toward the [loud signal](crate#metrics): scanners and attackers send such bodies),
+    /// and the bytes it held go back to the [unverified budget](Self::with_unverified_budget) at
+    /// once. A forged request therefore holds at most the body limit for
+    /// `grace + limit / bytes_per_sec` (21 s at the defaults); to keep the budget full an attacker
+    /// must send it again and again, not once.
+    ///
+    /// A rate of 0 is no minimum, as [`without_min_body_rate`](Self::without_min_body_rate).
+    ///
+    /// # Timer
+    ///
+    /// The deadline is kept with tokio's timer (cargo feature `tokio`, on by default), armed only
+    /// for a body not complete when the layer first reads it: a delivery that arrives with its
+    /// headers, as nearly all do, costs no timer, no clock read and no allocation. Without the
+    /// feature, or for a body first read outside a tokio runtime, there is no deadline (bound the
+    /// request from outside, as in [Deadlines](Self#deadlines)). A tokio runtime needs its timer
+    /// enabled (`Builder::enable_time` or `enable_all`, as `#[tokio::main]` and `#[tokio::test]`
+    /// build it) to keep it: tokio panics when a timer is armed on a runtime without one and
+    /// offers no way to ask beforehand, so the layer catches that panic the first time, logs at
+    /// `error` that slow bodies are not refused, and keeps no deadline from then on (a build with
+    /// `panic = "abort"` cannot catch it: turn the deadline off there).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
+    ///
+    /// // Senders behind a slow link: 16 KiB/s, after 10 s.
+    /// let layer = ClerkWebhookLayer::new(Verifier::new(SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?))
+    ///     .with_min_body_rate(16 * 1024, Duration::from_secs(10));
+    /// # Ok::<(), clerk_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_min_body_rate(mut self, bytes_per_sec: u64, grace: Duration) -> Self {
+        Arc::make_mut(&mut self.config).min_body_rate = MinBodyRate::new(bytes_per_sec, grace);
+        self
+    }
+
+    /// No deadline for bodies not verified yet: the layer waits for a body as long as the client
+    /// sends it, as it did before [`with_min_body_rate`](Self::with_min_body_rate) existed. Bound
+    /// the request from outside then, as in [Deadlines](Self#deadlines); a client that stalls
+    /// holds what it sent of the [unverified budget](Self::with_unverified_budget) until it goes.
+    #[must_use]
+    pub fn without_min_body_rate(mut self) -> Self {
+        Arc::make_mut(&mut self.config).min_body_rate = None;
         self
     }
 

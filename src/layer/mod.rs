@@ -22,10 +22,12 @@ mod streak;
 
 pub use self::body::{ResponseBody, WebhookBody};
 pub use self::budget::DEFAULT_UNVERIFIED_BUDGET;
-pub use self::config::{UnsupportedEvents, DEFAULT_BODY_LIMIT};
+pub use self::config::{
+    UnsupportedEvents, DEFAULT_BODY_GRACE, DEFAULT_BODY_LIMIT, DEFAULT_MIN_BODY_RATE,
+};
 pub use self::future::ResponseFuture;
 pub use self::rejection::{
-    BodyError, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge, UnsupportedEvent,
-    WebhookRejection,
+    BodyError, BodyTooSlow, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge,
+    UnsupportedEvent, WebhookRejection,
 };
 pub use self::service::ClerkWebhook;

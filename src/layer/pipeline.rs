@@ -2,7 +2,8 @@
 //!
 //! 1. [`refuse_from_head`]: a body announced over the limit (413), bad or stale headers (400);
 //! 2. [`buffer_frame`] / [`body_failed`]: gather the body as it arrives, through the limit and
-//!    within the budget all unverified bodies share (503 `overloaded` beyond it);
+//!    within the budget all unverified bodies share (503 `overloaded` beyond it), and
+//!    [`body_too_slow`]: at the minimum rate, once the layer has had to wait for it (408);
 //! 3. [`accept`]: verify the signature over the raw bytes,
 //! 4. parse the envelope once (and the typed event, unless the layer only verifies),
 //! 5. put the event, its metadata and the delivery in the extensions, with the same bytes as body.
@@ -18,9 +19,9 @@ use http_body::{Body, Frame};
 
 use super::body::{ResponseBody, WebhookBody};
 use super::buffer::{BodyBuffer, BufferError};
-use super::config::{Config, Parsing, UnsupportedEvents};
+use super::config::{Config, MinBodyRate, Parsing, UnsupportedEvents};
 use super::rejection::{
-    BodyError, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
+    BodyError, BodyTooSlow, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
 };
 use crate::event::envelope::{parse_envelope, parse_event_with};
 use crate::verify::{content_length, CheckedHead, Diagnosis, VerifyError};
@@ -132,6 +133,19 @@ pub(crate) fn body_failed(err: BoxError, headers: &HeaderMap) -> Refusal {
     Refusal::new(BodyError::new(&err.to_string()), headers)
 }
 
+/// Step 2, when the body fell behind the minimum rate (the response future keeps the deadline).
+/// Its buffer is dropped with the body, giving its share of the budget back, before the answer is
+/// written.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn body_too_slow(rate: &MinBodyRate, headers: &HeaderMap) -> Refusal {
+    let slow = BodyTooSlow::new(rate.bytes_per_sec.get(), rate.grace);
+    let mut refusal = Refusal::new(slow, headers);
+    // A body that trickles or stalls is what scanners and attackers send, not what a
+    // misconfiguration does to Clerk's deliveries: it does not count toward the loud signal.
+    refusal.looked_genuine = false;
+    refusal
+}
+
 /// Steps 3 to 5: verifies the bytes, parses the event once, and hands on a request whose
 /// extensions hold the event, its metadata and the delivery, and whose body is the same bytes.
 pub(crate) fn accept(
@@ -179,7 +193,9 @@ pub(crate) fn accept(
             meta
         }
     };
-    config.streak.accepted();
+    config
+        .streak
+        .accepted(head.unknown_signatures(), || config.verifier.now_secs());
     parts.extensions.insert(meta);
     parts.extensions.insert(delivery);
     Ok(Request::from_parts(parts, WebhookBody::new(body)))
@@ -205,5 +221,25 @@ fn log_accepted(delivery: &crate::Delivery, event: Option<&crate::ClerkEvent>) {
             event_type = event.event_type(),
             "clerk webhook accepted"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slow body is logged and answered like the other refusals, but scanners and attackers
+    /// send those: it does not count toward the loud signal.
+    #[test]
+    fn a_slow_body_is_a_408_that_does_not_count_as_genuine() {
+        let config = Config::new(crate::Verifier::new(
+            crate::SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+        ));
+        let rate = config.min_body_rate.unwrap();
+        let refusal = body_too_slow(&rate, &HeaderMap::new());
+        assert!(!refusal.looked_genuine);
+        assert_eq!(refusal.rejection.code(), "body_too_slow");
+        let response = refusal.respond::<()>(&config);
+        assert_eq!(response.status(), 408);
     }
 }

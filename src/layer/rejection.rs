@@ -14,7 +14,7 @@ use crate::verify::VerifyError;
 /// How long Svix is asked to wait when the server could not reserve memory for a body.
 const OUT_OF_MEMORY_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// How long a sender is asked to wait when unverified bodies hold the whole budget: they are cut
-/// by the request deadline within seconds.
+/// by the minimum body rate (or the request's deadline) within seconds.
 const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Bounds on what a log line quotes of a request, so one refusal never writes more than about
 /// 1 KiB of log whatever the request sent.
@@ -55,6 +55,19 @@ pub struct OutOfMemory {
 #[error("the server holds as many unverified request bytes as it allows; retry later")]
 pub struct Overloaded {
     _private: (),
+}
+
+/// The body, not verified yet, arrived slower than the layer's minimum rate: `408 Request
+/// Timeout`, code `body_too_slow`. The bytes it held went back to the budget of unverified bytes
+/// when it was refused; see
+/// [`with_min_body_rate`](crate::ClerkWebhookLayer::with_min_body_rate).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the request body arrived slower than {bytes_per_sec} bytes per second (after the first {grace:?})"
+)]
+pub struct BodyTooSlow {
+    bytes_per_sec: u64,
+    grace: Duration,
 }
 
 /// The body is authentic but is not a JSON webhook envelope: `400`, code `invalid_payload`.
@@ -171,6 +184,11 @@ define_rejection!(
     code = "overloaded",
     retry_after(_this) = OVERLOADED_RETRY_AFTER,
 );
+define_rejection!(
+    BodyTooSlow,
+    status = REQUEST_TIMEOUT,
+    code = "body_too_slow"
+);
 define_rejection!(InvalidPayload, status = BAD_REQUEST, code = INVALID_PAYLOAD);
 define_rejection!(
     UnsupportedEvent,
@@ -216,6 +234,9 @@ pub enum WebhookRejection {
     /// Unverified bodies hold the whole budget (`503`).
     #[error(transparent)]
     Overloaded(#[from] Overloaded),
+    /// The body arrived slower than the minimum rate (`408`).
+    #[error(transparent)]
+    BodyTooSlow(#[from] BodyTooSlow),
     /// Authentic, but not a webhook envelope (`400`).
     #[error(transparent)]
     InvalidPayload(#[from] InvalidPayload),
@@ -260,6 +281,15 @@ impl Overloaded {
     }
 }
 
+impl BodyTooSlow {
+    pub(crate) fn new(bytes_per_sec: u64, grace: Duration) -> Self {
+        Self {
+            bytes_per_sec,
+            grace,
+        }
+    }
+}
+
 impl From<EventError> for WebhookRejection {
     fn from(err: EventError) -> Self {
         match err {
@@ -288,6 +318,7 @@ macro_rules! delegate {
             WebhookRejection::BodyError(inner) => inner.$method(),
             WebhookRejection::OutOfMemory(inner) => inner.$method(),
             WebhookRejection::Overloaded(inner) => inner.$method(),
+            WebhookRejection::BodyTooSlow(inner) => inner.$method(),
             WebhookRejection::InvalidPayload(inner) => inner.$method(),
             WebhookRejection::UnsupportedEvent(inner) => inner.$method(),
         }
@@ -403,6 +434,7 @@ mod into_response {
         BodyError,
         OutOfMemory,
         Overloaded,
+        BodyTooSlow,
         InvalidPayload,
         UnsupportedEvent
     );
@@ -426,6 +458,7 @@ mod tests {
             BodyError::new("connection reset").into(),
             OutOfMemory::new().into(),
             Overloaded::new().into(),
+            BodyTooSlow::new(65_536, Duration::from_secs(5)).into(),
             InvalidPayload::new("expected value at line 1 column 1").into(),
             UnsupportedEvent {
                 event_type: "user.created".into(),
@@ -450,6 +483,7 @@ mod tests {
                 ("body_error", 400),
                 ("out_of_memory", 503),
                 ("overloaded", 503),
+                ("body_too_slow", 408),
                 ("invalid_payload", 400),
                 ("unsupported_event", 422),
             ]
@@ -505,6 +539,14 @@ mod tests {
         assert!(PayloadTooLarge::new(Some(7))
             .to_string()
             .ends_with("of 7 bytes"));
+    }
+
+    #[test]
+    fn a_slow_body_says_which_rate_it_missed() {
+        assert_eq!(
+            BodyTooSlow::new(65_536, Duration::from_secs(5)).body_text(),
+            r#"{"error":"body_too_slow","message":"the request body arrived slower than 65536 bytes per second (after the first 5s)"}"#
+        );
     }
 
     #[test]

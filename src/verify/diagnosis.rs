@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 use super::headers::{content_length, SchemeHeaders};
-use super::{unix_secs, Delivery, Verifier, VerifyError};
+use super::{unix_secs, Delivery, Signer, Verifier, VerifyError};
 
 /// What [`Verifier::diagnose`] found out about a delivery: the verdict, the numbers behind it
 /// (clock skew, which secret signed it, what was compared) and [`Finding`]s about what likely went
@@ -109,6 +109,19 @@ pub enum Finding {
     TimestampInMicroseconds,
     /// A 19-digit timestamp: nanoseconds, where `svix-timestamp` is in seconds.
     TimestampInNanoseconds,
+    /// The keys of an object are not in sorted order, where Clerk's sender writes every object's
+    /// keys sorted: something may have parsed the body and written it again (in another order,
+    /// and compact, which leaves no other trace). Not proof: looked at in the first 64 KiB.
+    UnsortedKeys,
+    /// The delivery verified, and its signature header also carries this many well-formed `v1`
+    /// signatures that none of the verifier's secrets made: its sender signs with a secret the
+    /// verifier lacks. Svix signs with the endpoint's old and new secrets for 24 hours after a
+    /// rotation, so the new secret must be added before then, or every delivery will be refused.
+    /// Only a holder of one of the verifier's secrets can send such a delivery.
+    UnknownSigner {
+        /// How many signatures none of the secrets made.
+        signatures: usize,
+    },
 }
 
 /// A change that copying, saving or forwarding a body often makes, which
@@ -124,6 +137,13 @@ pub enum BodyVariant {
     LfLineEndings,
     /// The body verifies with CRLF line endings in place of LF.
     CrlfLineEndings,
+    /// The body verifies written again as compact JSON with every object's keys sorted, the way
+    /// Clerk's sender writes it (its escapes of `<`, `>` and `&`, or none): it is the JSON that was
+    /// signed, parsed and re-serialized on the way.
+    SortedCompactJson,
+    /// The body verifies written again as compact JSON with its keys in the order received (with
+    /// or without Clerk's escapes of `<`, `>` and `&`): it was parsed and re-serialized on the way.
+    CompactJson,
 }
 
 impl BodyVariant {
@@ -137,7 +157,14 @@ impl BodyVariant {
             Self::LfLineEndings => contains(body, b"\r\n").then(|| replace(body, b"\r\n", b"\n")),
             Self::CrlfLineEndings => (body.contains(&b'\n') && !contains(body, b"\r\n"))
                 .then(|| replace(body, b"\n", b"\r\n")),
+            // Written from the parsed body, with two ways of escaping: see `json_trial`.
+            Self::SortedCompactJson | Self::CompactJson => None,
         }
+    }
+
+    /// Whether the change is a JSON re-serialization, rather than an edit of the text.
+    fn is_json(self) -> bool {
+        matches!(self, Self::SortedCompactJson | Self::CompactJson)
     }
 }
 
@@ -148,6 +175,10 @@ impl fmt::Display for BodyVariant {
             Self::WithTrailingNewline => "with a trailing newline added",
             Self::LfLineEndings => "with LF line endings instead of CRLF",
             Self::CrlfLineEndings => "with CRLF line endings instead of LF",
+            Self::SortedCompactJson => {
+                "written as compact JSON with its keys sorted, the way Clerk's sender writes it"
+            }
+            Self::CompactJson => "written as compact JSON, its keys in the order received",
         })
     }
 }
@@ -243,11 +274,31 @@ impl Diagnosis {
         verifier: &Verifier,
         evidence: Evidence<'_>,
         delivery: Delivery,
-        secret: usize,
+        signer: Signer,
     ) -> Self {
         let mut diagnosis = Self::blank(verifier, &evidence, Ok(delivery));
-        diagnosis.signature = SignatureCheck::SignedBy { secret };
+        diagnosis.signed(signer);
         diagnosis
+    }
+
+    /// The signature holds: which secret made it, and what else the header carries.
+    fn signed(&mut self, signer: Signer) {
+        self.signature = SignatureCheck::SignedBy {
+            secret: signer.secret,
+        };
+        if signer.unknown > 0 {
+            self.findings.push(Finding::UnknownSigner {
+                signatures: signer.unknown,
+            });
+        }
+    }
+
+    /// How many signatures of a verified delivery none of the secrets made, if any did not.
+    fn unknown_signatures(&self) -> Option<usize> {
+        self.findings.iter().find_map(|finding| match finding {
+            Finding::UnknownSigner { signatures } => Some(*signatures),
+            _ => None,
+        })
     }
 
     /// What one verification that ended in `err` shows, plus the trials if `evidence` asks for
@@ -277,10 +328,10 @@ impl Diagnosis {
         if window_failed && evidence.trials {
             if let Some(body) = evidence.body {
                 // Judged at its own time, does the signature hold?
-                diagnosis.signature = match verifier.signer(&scheme, body) {
-                    Some(secret) => SignatureCheck::SignedBy { secret },
-                    None => SignatureCheck::NoMatch,
-                };
+                match verifier.signer(&scheme, body) {
+                    Some(signer) => diagnosis.signed(signer),
+                    None => diagnosis.signature = SignatureCheck::NoMatch,
+                }
             }
         }
         if diagnosis.signature == SignatureCheck::NoMatch {
@@ -319,6 +370,15 @@ impl Diagnosis {
             if let Some(secret) = verifier.text_key_signer(scheme, body) {
                 self.findings.push(Finding::SignedWithSecretText { secret });
             }
+            let proven = self
+                .findings
+                .iter()
+                .any(|finding| matches!(finding, Finding::VerifiesAs(_)));
+            if !proven {
+                if let Some(variant) = json_trial(verifier, scheme, body) {
+                    self.findings.push(Finding::VerifiesAs(variant));
+                }
+            }
         }
         let encoded = evidence
             .headers
@@ -350,6 +410,7 @@ impl Diagnosis {
                         describe_skew(skew)
                     ));
                 }
+                self.unknown_signer_sentence(&mut out);
                 return out;
             }
             Err(err) => err,
@@ -400,10 +461,13 @@ impl Diagnosis {
             _ => {}
         }
         match self.signature {
-            SignatureCheck::SignedBy { secret } => out.push(format!(
-                "the signature itself is valid (secret #{}): only the time is off",
-                secret + 1
-            )),
+            SignatureCheck::SignedBy { secret } => {
+                out.push(format!(
+                    "the signature itself is valid (secret #{}): only the time is off",
+                    secret + 1
+                ));
+                self.unknown_signer_sentence(&mut out);
+            }
             SignatureCheck::NoMatch => {
                 if *err != VerifyError::InvalidSignature {
                     out.push("the signature does not match either, at that time".to_owned());
@@ -413,6 +477,40 @@ impl Diagnosis {
             SignatureCheck::NotChecked => {}
         }
         out
+    }
+
+    /// What a verified delivery carrying a signature of another secret shows: a rotation whose new
+    /// secret is missing here.
+    fn unknown_signer_sentence(&self, out: &mut Vec<String>) {
+        if let Some(signatures) = self.unknown_signatures() {
+            out.push(format!(
+                "it also carries {signatures} v1 signature(s) that none of the {} secret(s) made, \
+                 so its sender signs with a secret not configured here: Svix signs with the old \
+                 and the new secret for 24 hours after the endpoint's signing secret is rotated, \
+                 so add the new one (CLERK_WEBHOOK_SIGNING_SECRET takes both, space-separated) \
+                 before those 24 hours are over, or every delivery will then be refused",
+                self.secrets
+            ));
+        }
+    }
+
+    /// What the body shows of another serializer's style, as words; the key order only with
+    /// another sign, as it proves nothing alone.
+    fn style(&self) -> Vec<&'static str> {
+        let mut style: Vec<&str> = self
+            .findings
+            .iter()
+            .filter_map(|finding| match finding {
+                Finding::SpacedSeparators => Some("spaces after ',' or ':'"),
+                Finding::PrettyPrinted => Some("line breaks and indentation"),
+                Finding::EscapedNonAscii => Some("non-ASCII characters as \\u escapes"),
+                _ => None,
+            })
+            .collect();
+        if !style.is_empty() && self.findings.contains(&Finding::UnsortedKeys) {
+            style.push(UNSORTED);
+        }
+        style
     }
 
     fn signature_sentences(&self, out: &mut Vec<String>) {
@@ -430,6 +528,20 @@ impl Diagnosis {
                 Finding::NoV1Signature => {
                     out.push("the signature header holds no v1,<base64> entry".to_owned());
                     return;
+                }
+                Finding::VerifiesAs(variant) if variant.is_json() => {
+                    let style = self.style();
+                    let seen = if style.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (the body has {})", style.join(", "))
+                    };
+                    out.push(format!(
+                        "the body would verify {variant}: it is the JSON that was signed, but a \
+                         proxy, middleware or framework (a body-parsing middleware, say) parsed \
+                         and re-serialized it on the way{seen}; verify the raw bytes as received"
+                    ));
+                    proven = true;
                 }
                 Finding::VerifiesAs(variant) => {
                     out.push(format!(
@@ -472,21 +584,27 @@ impl Diagnosis {
                 _ => {}
             }
         }
-        let style: Vec<&str> = self
-            .findings
-            .iter()
-            .filter_map(|finding| match finding {
-                Finding::SpacedSeparators => Some("spaces after ',' or ':'"),
-                Finding::PrettyPrinted => Some("line breaks and indentation"),
-                Finding::EscapedNonAscii => Some("non-ASCII characters as \\u escapes"),
-                _ => None,
-            })
-            .collect();
+        let style = self.style();
+        let unsorted = self.findings.contains(&Finding::UnsortedKeys);
         if !style.is_empty() {
             out.push(format!(
                 "the body is not the compact JSON Clerk sends (it has {}): a proxy, middleware or \
                  framework parsed and re-serialized it; verify the raw bytes as received",
                 style.join(", ")
+            ));
+            explained = true;
+        }
+        if unsorted && !explained {
+            // Compact JSON in another order: a re-serialization leaves no other trace, and a
+            // sender other than Clerk's may order its keys so; neither cause is ruled out.
+            out.push(format!(
+                "none of the {} secret(s) signed any of the {} v1 signature(s), and the body's \
+                 object keys are not in the sorted order Clerk writes them in: the body may have \
+                 been changed on the way (parsed and re-serialized, by a body-parsing middleware \
+                 or a proxy), so verify the raw bytes as received; if they already are, it is \
+                 most likely the secret of another endpoint or environment (each endpoint has its \
+                 own Signing Secret)",
+                self.secrets, self.v1_signatures
             ));
             explained = true;
         }
@@ -534,6 +652,9 @@ fn timestamp_unit(text: &str) -> Option<Finding> {
     }
 }
 
+/// The words for [`Finding::UnsortedKeys`] among the other signs of a re-serialization.
+const UNSORTED: &str = "object keys out of sorted order";
+
 /// How much of a body is searched for `\u` escapes: Clerk's bodies are a few KiB, and a forged
 /// body of any size then costs one bounded scan on top of its HMAC.
 const SCANNED_BODY_LEN: usize = 64 * 1024;
@@ -553,10 +674,12 @@ fn json_style_clues(body: &[u8]) -> Vec<Finding> {
     // Outside strings a backslash cannot occur, so the escapes need no walk through the tokens;
     // most bodies hold no backslash at all, which `contains` (memchr) rules out fast.
     let escaped = json.contains(&b'\\') && escapes_non_ascii_anywhere(json);
+    let unsorted = keys_out_of_order(json);
     [
         (spaced, Finding::SpacedSeparators),
         (pretty, Finding::PrettyPrinted),
         (escaped, Finding::EscapedNonAscii),
+        (unsorted, Finding::UnsortedKeys),
     ]
     .into_iter()
     .filter_map(|(seen, finding)| seen.then_some(finding))
@@ -624,6 +747,307 @@ fn escapes_non_ascii(hex: Option<&[u8]>) -> bool {
     code >= 0x80 && code != 0x2028 && code != 0x2029
 }
 
+/// How many object keys are compared, at most, and how deep nested objects and arrays are
+/// followed: like the separators', the walk through the keys stops early. A serializer that
+/// writes keys in its own order does so from the first object on (Clerk's envelope starts with
+/// `data`, whose first keys are the user's or organization's); a forged body costs a walk through
+/// its first 32 keys, on top of its HMAC.
+const SCANNED_KEYS: usize = 32;
+const SCANNED_DEPTH: usize = 32;
+
+/// Whether a key of an object comes before the previous key of that object in byte order, among
+/// the first keys of the body. Clerk's sender writes every object's keys sorted (as Go writes a
+/// map's, and as Clerk's documented payloads show), so keys out of that order were most likely
+/// written by another serializer. A key holding an escape is not compared: its order is that of
+/// the text the escape stands for.
+fn keys_out_of_order(json: &[u8]) -> bool {
+    /// An open object or array, and for an object where its keys are.
+    #[derive(Clone, Copy)]
+    struct Open<'a> {
+        object: bool,
+        expect_key: bool,
+        last_key: Option<&'a [u8]>,
+    }
+    let mut open = [Open {
+        object: false,
+        expect_key: false,
+        last_key: None,
+    }; SCANNED_DEPTH];
+    let (mut depth, mut keys, mut at) = (0usize, 0usize, 0usize);
+    while let Some(&byte) = json.get(at) {
+        match byte {
+            b'"' => {
+                // A string cut off by the scanned length ends the walk.
+                let Some(len) = string_len(&json[at + 1..]) else {
+                    return false;
+                };
+                let text = &json[at + 1..at + 1 + len];
+                at += len + 2;
+                let Some(level) = depth.checked_sub(1).map(|top| &mut open[top]) else {
+                    continue;
+                };
+                if level.object && level.expect_key {
+                    level.expect_key = false;
+                    let plain = !text.contains(&b'\\');
+                    if plain && level.last_key.is_some_and(|last| last > text) {
+                        return true;
+                    }
+                    level.last_key = plain.then_some(text);
+                    keys += 1;
+                    if keys >= SCANNED_KEYS {
+                        return false;
+                    }
+                }
+                continue;
+            }
+            b'{' | b'[' => {
+                if depth == SCANNED_DEPTH {
+                    return false;
+                }
+                let object = byte == b'{';
+                open[depth] = Open {
+                    object,
+                    expect_key: object,
+                    last_key: None,
+                };
+                depth += 1;
+            }
+            // The end of the body's own object (or a stray bracket) ends the walk.
+            b'}' | b']' if depth <= 1 => return false,
+            b'}' | b']' => depth -= 1,
+            b',' if depth > 0 => {
+                let level = &mut open[depth - 1];
+                level.expect_key = level.object;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    false
+}
+
+/// The length of a string's text, up to its closing quote (`rest` follows the opening one);
+/// `None` when it does not close.
+fn string_len(rest: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let next = at
+            + rest
+                .get(at..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+        if rest[next] == b'"' {
+            return Some(next);
+        }
+        // An escape: the next byte is escaped (a `\uXXXX` has no quote or backslash in its hex).
+        at = next + 2;
+    }
+}
+
+/// Which re-serialization of a JSON body makes it verify, if one does: written compact with every
+/// object's keys sorted (the way Clerk's sender writes it) or in the order received, each with
+/// Clerk's escapes (Go's: `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes) and without them (as
+/// most other serializers write). What a parse-and-serialize on the way changes, whitespace,
+/// key order and escapes, is undone when the signed body was written one of these ways; numbers
+/// are written as Go and JavaScript write them. Up to four HMACs per secret: for tools, never on
+/// the request path.
+fn json_trial(verifier: &Verifier, scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<BodyVariant> {
+    let json: Json = serde_json::from_slice(body).ok()?;
+    if !matches!(json, Json::Object(_)) {
+        return None;
+    }
+    let mut tried: Vec<Vec<u8>> = Vec::new();
+    for (sorted, variant) in [
+        (true, BodyVariant::SortedCompactJson),
+        (false, BodyVariant::CompactJson),
+    ] {
+        for go_escapes in [true, false] {
+            let mut written = Vec::with_capacity(body.len());
+            json.write(&mut written, sorted, go_escapes);
+            if written == body || tried.contains(&written) {
+                continue;
+            }
+            if verifier.signer(scheme, &written).is_some() {
+                return Some(variant);
+            }
+            tried.push(written);
+        }
+    }
+    None
+}
+
+/// A JSON value with each object's members in the order they came, to write it again the way
+/// another serializer would.
+enum Json {
+    Null,
+    Bool(bool),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Compact, with the keys `sorted` (by their bytes, as Go sorts a map's) or as received, and
+    /// `go_escapes` or only the escapes JSON requires.
+    fn write(&self, out: &mut Vec<u8>, sorted: bool, go_escapes: bool) {
+        use std::io::Write as _;
+        // Writing to a `Vec` cannot fail.
+        match self {
+            Self::Null => out.extend_from_slice(b"null"),
+            Self::Bool(value) => out.extend_from_slice(if *value { b"true" } else { b"false" }),
+            Self::Unsigned(value) => {
+                let _ = write!(out, "{value}");
+            }
+            Self::Signed(value) => {
+                let _ = write!(out, "{value}");
+            }
+            Self::Float(value) => write_float(out, *value),
+            Self::String(text) => write_string(out, text, go_escapes),
+            Self::Array(items) => {
+                out.push(b'[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out, sorted, go_escapes);
+                }
+                out.push(b']');
+            }
+            Self::Object(members) => {
+                let mut members: Vec<&(String, Json)> = members.iter().collect();
+                if sorted {
+                    members.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                out.push(b'{');
+                for (index, (key, value)) in members.into_iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    write_string(out, key, go_escapes);
+                    out.push(b':');
+                    value.write(out, sorted, go_escapes);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// A float as Go and JavaScript write it: the shortest digits that read back the same, plainly
+/// from 1e-6 to 1e21 (`1`, not `1.0`), with a signed exponent outside (`1e+21`, `1e-7`).
+fn write_float(out: &mut Vec<u8>, value: f64) {
+    use std::io::Write as _;
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-6..1e21).contains(&magnitude) {
+        let _ = write!(out, "{value}");
+        return;
+    }
+    let text = format!("{value:e}");
+    match text.split_once('e') {
+        Some((digits, exponent)) if !exponent.starts_with('-') => {
+            let _ = write!(out, "{digits}e+{exponent}");
+        }
+        _ => out.extend_from_slice(text.as_bytes()),
+    }
+}
+
+/// A JSON string: the escapes JSON requires, in their short forms where there is one (as Go,
+/// JavaScript and serde_json write them), and with `go_escapes` Go's escapes of `<`, `>`, `&`,
+/// U+2028 and U+2029 as well.
+fn write_string(out: &mut Vec<u8>, text: &str, go_escapes: bool) {
+    use std::io::Write as _;
+    out.push(b'"');
+    for ch in text.chars() {
+        let short: &[u8] = match ch {
+            '"' => b"\\\"",
+            '\\' => b"\\\\",
+            '\n' => b"\\n",
+            '\r' => b"\\r",
+            '\t' => b"\\t",
+            '\u{8}' => b"\\b",
+            '\u{c}' => b"\\f",
+            '\0'..='\u{1f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(ch));
+                continue;
+            }
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' if go_escapes => {
+                let _ = write!(out, "\\u{:04x}", u32::from(ch));
+                continue;
+            }
+            _ => {
+                let mut utf8 = [0; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+                continue;
+            }
+        };
+        out.extend_from_slice(short);
+    }
+    out.push(b'"');
+}
+
+impl<'de> serde::Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Json, E> {
+        Ok(Json::Bool(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Json, E> {
+        Ok(Json::Unsigned(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Json, E> {
+        Ok(Json::Signed(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Json, E> {
+        Ok(Json::Float(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Json, E> {
+        Ok(Json::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Json, E> {
+        Ok(Json::String(value))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut members = Vec::new();
+        while let Some(member) = map.next_entry::<String, Json>()? {
+            members.push(member);
+        }
+        Ok(Json::Object(members))
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
@@ -655,9 +1079,9 @@ mod tests {
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const OTHER: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
     const T: i64 = 1_700_000_000;
-    /// Compact UTF-8 JSON, as Clerk sends it.
+    /// Compact UTF-8 JSON with its keys sorted, as Clerk sends it.
     const SENT: &[u8] =
-        "{\"type\":\"user.created\",\"data\":{\"first_name\":\"Jürgen\",\"bio\":\"a, b: c\"}}"
+        "{\"data\":{\"bio\":\"a, b: c\",\"first_name\":\"Jürgen\"},\"type\":\"user.created\"}"
             .as_bytes();
 
     fn verifier(secret: &str) -> Verifier {
@@ -720,28 +1144,160 @@ mod tests {
         );
         assert!(!text.contains("re-serialized"), "{text}");
 
-        // Python's json.dumps: spaced separators and ASCII escapes.
+        // Python's json.dumps of a dict built in another order: spaced separators, ASCII
+        // escapes, keys out of order. The trials write it again as Clerk does: it verifies.
         let python =
             br#"{"type": "user.created", "data": {"first_name": "J\u00fcrgen", "bio": "a, b: c"}}"#;
         let (diagnosis, text) = diagnose(&verifier(SECRET), &signed(SENT, T), python, T);
         assert_eq!(
             diagnosis.findings,
-            [Finding::SpacedSeparators, Finding::EscapedNonAscii]
+            [
+                Finding::VerifiesAs(BodyVariant::SortedCompactJson),
+                Finding::SpacedSeparators,
+                Finding::EscapedNonAscii,
+                Finding::UnsortedKeys
+            ]
+        );
+        assert!(
+            text.contains("would verify written as compact JSON with its keys sorted")
+                && text.contains("re-serialized")
+                && text.contains("verify the raw bytes as received"),
+            "{text}"
+        );
+        assert!(!text.contains("another endpoint"), "{text}");
+
+        // Without the proof (the signed body is another one), the style says it.
+        let other = signed(b"{\"data\":{},\"type\":\"user.created\"}", T);
+        let (diagnosis, text) = diagnose(&verifier(SECRET), &other, python, T);
+        assert_eq!(
+            diagnosis.findings,
+            [
+                Finding::SpacedSeparators,
+                Finding::EscapedNonAscii,
+                Finding::UnsortedKeys
+            ]
         );
         assert!(
             text.contains("not the compact JSON Clerk sends")
                 && text.contains("spaces after ',' or ':'")
                 && text.contains("\\u escapes")
+                && text.contains("object keys out of sorted order")
                 && text.contains("re-serialized"),
             "{text}"
         );
         assert!(!text.contains("another endpoint"), "{text}");
 
-        // JSON.stringify(event, null, 2).
-        let pretty = "{\n  \"type\":\"user.created\",\n  \"data\":{\"first_name\":\"Jürgen\"}\n}";
+        // JSON.stringify(event, null, 2), in the order received: compacted, it verifies.
+        let pretty = "{\n  \"data\":{\"bio\":\"a, b: c\",\"first_name\":\"Jürgen\"},\n  \"type\":\"user.created\"\n}";
         let (diagnosis, text) = diagnose(&verifier(SECRET), &signed(SENT, T), pretty.as_bytes(), T);
+        assert_eq!(
+            diagnosis.findings,
+            [
+                Finding::VerifiesAs(BodyVariant::SortedCompactJson),
+                Finding::PrettyPrinted
+            ]
+        );
+        assert!(text.contains("re-serialized"), "{text}");
+        let (diagnosis, text) = diagnose(&verifier(SECRET), &other, pretty.as_bytes(), T);
         assert_eq!(diagnosis.findings, [Finding::PrettyPrinted]);
         assert!(text.contains("line breaks and indentation"), "{text}");
+    }
+
+    /// Regression (issue 30, item 11): a compact body with its keys reordered, which bears no
+    /// other trace of a re-serialization, was diagnosed as a wrong secret.
+    #[test]
+    fn a_compact_body_with_reordered_keys_is_no_wrong_secret() {
+        // What a JavaScript or serde framework writes back: compact, its own key order, `<` and
+        // `&` unescaped; Clerk wrote them sorted, with Go's escapes.
+        let sent = r#"{"data":{"bio":"\u003cb\u003e \u0026","first_name":"Jürgen","id":"user_1"},"object":"event","type":"user.created"}"#;
+        let received = r#"{"type":"user.created","object":"event","data":{"id":"user_1","first_name":"Jürgen","bio":"<b> &"}}"#;
+        let (diagnosis, text) = diagnose(
+            &verifier(SECRET),
+            &signed(sent.as_bytes(), T),
+            received.as_bytes(),
+            T,
+        );
+        assert_eq!(diagnosis.error(), Some(&VerifyError::InvalidSignature));
+        assert_eq!(
+            diagnosis.findings,
+            [
+                Finding::VerifiesAs(BodyVariant::SortedCompactJson),
+                Finding::UnsortedKeys
+            ]
+        );
+        assert!(
+            text.contains("re-serialized") && text.contains("raw bytes"),
+            "{text}"
+        );
+        assert!(!text.contains("another endpoint"), "{text}");
+
+        // A sender writing its keys in its own order, re-serialized in another: no trial undoes
+        // it, and the key order alone proves nothing, so neither cause is stated as the one.
+        let sent = br#"{"type":"user.created","data":{"id":"user_1"}}"#;
+        let received = br#"{"data":{"id":"user_1"},"type":"user.created","object":"event"}"#;
+        let (diagnosis, text) = diagnose(&verifier(SECRET), &signed(sent, T), received, T);
+        assert_eq!(diagnosis.findings, [Finding::UnsortedKeys]);
+        assert!(
+            text.contains("may have been changed on the way")
+                && text.contains("parsed and re-serialized")
+                && text.contains("verify the raw bytes as received")
+                && text.contains("if they already are"),
+            "{text}"
+        );
+
+        // The request path has no trials, but the key order is seen there too.
+        let receiver = verifier(SECRET).with_clock(move || at(T));
+        let headers = signed(sent, T);
+        let head = receiver.check_head(&headers).unwrap();
+        let diagnosis = receiver
+            .verify_diagnosed(&head, &headers, received)
+            .unwrap_err();
+        assert_eq!(diagnosis.findings, [Finding::UnsortedKeys]);
+    }
+
+    #[test]
+    fn json_is_written_again_as_go_and_javascript_write_it() {
+        let write = |text: &str, sorted, go_escapes| {
+            let json: Json = serde_json::from_str(text).unwrap();
+            let mut out = Vec::new();
+            json.write(&mut out, sorted, go_escapes);
+            String::from_utf8(out).unwrap()
+        };
+        let text = "{ \"b\": [1.0, -2, 0.5, 1e21, 1e-7, 18446744073709551615, true, null],\n \"a\": \"<é>\\n\\u0001\\u2028\\/\" }";
+        assert_eq!(
+            write(text, true, true),
+            r#"{"a":"\u003cé\u003e\n\u0001\u2028/","b":[1,-2,0.5,1e+21,1e-7,18446744073709551615,true,null]}"#
+        );
+        assert_eq!(
+            write(text, false, false),
+            "{\"b\":[1,-2,0.5,1e+21,1e-7,18446744073709551615,true,null],\"a\":\"<é>\\n\\u0001\u{2028}/\"}"
+        );
+    }
+
+    #[test]
+    fn keys_out_of_order_are_found_in_any_object_but_not_across_objects() {
+        assert!(!keys_out_of_order(
+            br#"{"a":1,"b":{"z":1,"y":[]}}"#[..7].as_ref()
+        ));
+        assert!(keys_out_of_order(br#"{"a":1,"b":{"z":1,"y":[]}}"#));
+        assert!(keys_out_of_order(br#"{"b":1,"a":2}"#));
+        assert!(keys_out_of_order(br#"[{"a":1},{"c":{"b":2,"a":1}}]"#));
+        // Each object and each element has its own order.
+        assert!(!keys_out_of_order(
+            br#"{"a":[{"z":1},{"y":2}],"b":{"y":1,"z":{"a":"}]{,\"z\":"}}}"#
+        ));
+        // A prefix comes first ("id" < "idx"); a key with an escape is not compared.
+        assert!(!keys_out_of_order(br#"{"id":1,"idx":2,"\u0061":3,"b":4}"#));
+        assert!(!keys_out_of_order(b"not json"));
+        // Only the first keys are compared.
+        let late = format!(
+            r#"{{{},"b":1,"a":2}}"#,
+            (0..SCANNED_KEYS)
+                .map(|n| format!(r#""k{n:04}":0"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(!keys_out_of_order(late.as_bytes()));
     }
 
     #[test]
@@ -767,7 +1323,7 @@ mod tests {
         assert_eq!(json_style_clues(late.as_bytes()), []);
         let late = format!(r#"{{{}"z": 1}}"#, r#""a":1,"#.repeat(SCANNED_SEPARATORS));
         assert_eq!(json_style_clues(late.as_bytes()), []);
-        let early = format!(r#"{{"b": 1,"a":"{}"}}"#, "x".repeat(SCANNED_BODY_LEN));
+        let early = format!(r#"{{"a": 1,"b":"{}"}}"#, "x".repeat(SCANNED_BODY_LEN));
         assert_eq!(
             json_style_clues(early.as_bytes()),
             [Finding::SpacedSeparators]

@@ -1,5 +1,7 @@
 //! Reading the `svix-*` / `webhook-*` headers and the signature list.
 
+use std::cell::Cell;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -17,6 +19,8 @@ pub(crate) const MAX_ID_LEN: usize = 256;
 /// active secret (two during a rotation); the caps keep a flooded header as cheap as a clean one.
 pub(crate) const MAX_SIGNATURE_HEADER_LEN: usize = 4096;
 pub(crate) const MAX_SIGNATURES: usize = 16;
+// `Candidates` keeps one bit per entry in a `u32`.
+const _: () = assert!(MAX_SIGNATURES < 32);
 
 /// One header of the scheme, under its Svix name and its unbranded Standard Webhooks twin.
 ///
@@ -146,6 +150,10 @@ pub(crate) struct CheckedHead {
     timestamp: i64,
     signatures: HeaderValue,
     signature_header: &'static str,
+    /// Once the body verified: how many `v1` signatures none of the verifier's secrets made (at
+    /// most [`MAX_SIGNATURES`]). Noted by the verification, read by the layer when it accepts the
+    /// delivery, so that the verification's answer stays a plain `Delivery`.
+    unknown_signatures: Cell<u8>,
 }
 
 impl CheckedHead {
@@ -158,8 +166,21 @@ impl CheckedHead {
             timestamp: scheme.timestamp,
             signatures: signatures.clone(),
             signature_header: scheme.signature_header,
+            unknown_signatures: Cell::new(0),
         };
         Ok((head, scheme))
+    }
+
+    /// Notes, once the body verified, how many of its `v1` signatures none of the verifier's
+    /// secrets made.
+    pub(crate) fn note_unknown_signatures(&self, count: usize) {
+        self.unknown_signatures
+            .set(u8::try_from(count).unwrap_or(u8::MAX));
+    }
+
+    /// What [`note_unknown_signatures`](Self::note_unknown_signatures) noted: 0 until then.
+    pub(crate) fn unknown_signatures(&self) -> usize {
+        usize::from(self.unknown_signatures.get())
     }
 
     /// The headers as [`SchemeHeaders`], from the kept values (checked already: the text
@@ -188,10 +209,12 @@ fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
     text.parse().map_err(|_| VerifyError::InvalidTimestamp)
 }
 
-/// Whether a `v1` entry of `header` is `expected`, compared in constant time.
-pub(crate) fn contains_signature(header: &str, expected: &[u8; TAG_LEN]) -> bool {
-    v1_signatures(header).fold(false, |found, candidate| {
-        found | bool::from(candidate.ct_eq(expected))
+/// Whether a `v1` entry of `header` is `expected`, and how many are not: every entry is compared,
+/// in constant time.
+pub(crate) fn compare_signatures(header: &str, expected: &[u8; TAG_LEN]) -> (bool, usize) {
+    v1_signatures(header).fold((false, 0), |(found, others), candidate| {
+        let same = bool::from(candidate.ct_eq(expected));
+        (found | same, others + usize::from(!same))
     })
 }
 
@@ -219,13 +242,26 @@ impl Candidates {
         self.len == 0
     }
 
-    /// Compares with every candidate in constant time, whichever matches.
-    pub(crate) fn contains(&self, expected: &[u8; TAG_LEN]) -> bool {
+    /// Which candidates are `expected`, one bit each (bit `i` for the `i`th), compared with every
+    /// candidate in constant time, whichever matches.
+    pub(crate) fn matching(&self, expected: &[u8; TAG_LEN]) -> u32 {
         self.tags[..self.len]
             .iter()
-            .fold(false, |found, candidate| {
-                found | bool::from(candidate.ct_eq(expected))
+            .enumerate()
+            .fold(0, |found, (index, candidate)| {
+                found | (u32::from(candidate.ct_eq(expected).unwrap_u8()) << index)
             })
+    }
+
+    /// Every candidate's bit, as [`matching`](Self::matching) sets them.
+    pub(crate) fn all(&self) -> u32 {
+        // At most `MAX_SIGNATURES` (16) candidates: the shift cannot overflow.
+        (1u32 << self.len) - 1
+    }
+
+    /// How many candidates have no bit in `matched`.
+    pub(crate) fn unmatched(&self, matched: u32) -> usize {
+        (self.all() & !matched).count_ones() as usize
     }
 }
 
@@ -378,10 +414,11 @@ mod tests {
         let found: Vec<[u8; TAG_LEN]> = v1_signatures(&header).collect();
         assert_eq!(found, vec![[7u8; TAG_LEN]; 2]);
         let candidates = Candidates::decode(&header);
-        assert!(candidates.contains(&[7; TAG_LEN]));
-        assert!(!candidates.contains(&[1; TAG_LEN]));
+        assert_eq!(candidates.matching(&[7; TAG_LEN]), 0b11);
+        assert_eq!(candidates.matching(&[1; TAG_LEN]), 0);
+        assert_eq!(candidates.unmatched(0b01), 1);
         assert!(Candidates::decode("v2,abc v1,short").is_empty());
-        assert!(contains_signature(&header, &[7; TAG_LEN]));
-        assert!(!contains_signature(&header, &[1; TAG_LEN]));
+        assert_eq!(compare_signatures(&header, &[7; TAG_LEN]), (true, 0));
+        assert_eq!(compare_signatures(&header, &[1; TAG_LEN]), (false, 2));
     }
 }

@@ -260,7 +260,8 @@ impl Verifier {
     /// with the diagnosis of a refusal made from what this one verification found, without the
     /// trials of [`diagnose`](Self::diagnose): what an unauthenticated request costs stays one
     /// HMAC per secret plus a scan of its body. The clock is read again: the body may have taken
-    /// a while.
+    /// a while. When it verifies, `head` notes how many of its signatures none of the secrets made
+    /// ([`CheckedHead::unknown_signatures`]).
     pub(crate) fn verify_diagnosed(
         &self,
         head: &CheckedHead,
@@ -269,7 +270,10 @@ impl Verifier {
     ) -> Result<Delivery, Box<Diagnosis>> {
         let now = self.now();
         let refused = match head.scheme() {
-            Ok(scheme) => match self.check(&scheme, body, now) {
+            Ok(scheme) => match self
+                .check(&scheme, body, now)
+                .inspect(|signer| head.note_unknown_signatures(signer.unknown))
+            {
                 Ok(_) => return Ok(Delivery::new(scheme.id, scheme.timestamp, &self.endpoint)),
                 Err(err) => (err, Some(scheme)),
             },
@@ -288,9 +292,13 @@ impl Verifier {
     /// and what the body suggests happened to it on the way. See [`Diagnosis`].
     ///
     /// It does more work than [`verify`](Self::verify) when the delivery is refused (it tries the
-    /// usual accidents: line endings, a trailing newline, the secret's text used as the key), so
-    /// it is meant for tools and for looking into a refused delivery, not for every request; the
-    /// `ClerkWebhookLayer` logs the diagnosis of its single verification instead.
+    /// usual accidents: line endings, a trailing newline, the secret's text used as the key, the
+    /// JSON parsed and written back, which it writes again the way Clerk writes it), so it is
+    /// meant for tools and for looking into a refused delivery, not for every request; the
+    /// `ClerkWebhookLayer` logs the diagnosis of its single verification instead. A delivery that
+    /// verifies but also carries a signature none of the secrets made is reported too
+    /// ([`Finding::UnknownSigner`]): the endpoint's secret is being rotated, and the new one must
+    /// be added within 24 hours.
     ///
     /// ```
     /// use clerk_webhooks::{Finding, SigningSecret, Verifier, VerifyError};
@@ -330,11 +338,11 @@ impl Verifier {
         };
         let evidence = Evidence::request(headers, Some(scheme), body, now).with_trials();
         match self.check(&scheme, body, now) {
-            Ok(secret) => Diagnosis::of_success(
+            Ok(signer) => Diagnosis::of_success(
                 self,
                 evidence,
                 Delivery::new(scheme.id, scheme.timestamp, &self.endpoint),
-                secret,
+                signer,
             ),
             Err(err) => Diagnosis::of_refusal(self, evidence, err),
         }
@@ -356,7 +364,7 @@ impl Verifier {
 
     /// Which secret, by index, signed the delivery with its text as the key (see `text_keys`).
     pub(crate) fn text_key_signer(&self, scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<usize> {
-        signer_among(&self.text_keys, scheme, body).map(|index| index / 2)
+        signer_among(&self.text_keys, scheme, body, false).map(|signer| signer.secret / 2)
     }
 
     fn now(&self) -> SystemTime {
@@ -458,15 +466,16 @@ impl Verifier {
         scheme: &SchemeHeaders<'_>,
         body: &[u8],
         now: SystemTime,
-    ) -> Result<usize, VerifyError> {
+    ) -> Result<Signer, VerifyError> {
         self.check_window(scheme.timestamp, now)?;
         self.signer(scheme, body)
             .ok_or(VerifyError::InvalidSignature)
     }
 
-    /// Which secret (by index) signed one of the `v1` signatures of the delivery, if any.
-    pub(crate) fn signer(&self, scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<usize> {
-        signer_among(&self.keys, scheme, body)
+    /// Which secret signed one of the `v1` signatures of the delivery, if any, and how many of
+    /// its signatures none of the secrets made.
+    pub(crate) fn signer(&self, scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<Signer> {
+        signer_among(&self.keys, scheme, body, true)
     }
 
     /// Overflow-free: the arithmetic is done in `i128`, where no `i64` timestamp or `u64` tolerance
@@ -532,12 +541,41 @@ fn tag(key: &HmacSha256, id: &str, timestamp: &str, body: &[u8]) -> [u8; headers
     mac.finalize().into_bytes().into()
 }
 
-/// Which of `keys`, by index, signed one of the `v1` signatures of the delivery, if any.
-fn signer_among(keys: &[HmacSha256], scheme: &SchemeHeaders<'_>, body: &[u8]) -> Option<usize> {
+/// The secret that signed a verified delivery, and what else its signature header holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Signer {
+    /// The index of the secret, in the order the verifier was given them.
+    pub(crate) secret: usize,
+    /// How many well-formed `v1` signatures none of the secrets made. Svix signs every delivery
+    /// with the endpoint's old and new secrets for 24 hours after a rotation, so a verified
+    /// delivery carrying one shows that the sender holds a secret this verifier lacks.
+    pub(crate) unknown: usize,
+}
+
+/// Which of `keys`, by index, signed one of the `v1` signatures of the delivery, if any; and,
+/// when `count_unknown`, how many of the signatures none of `keys` made.
+///
+/// The common case costs what it did before counting: with one secret, each entry is compared as
+/// it is read and the ones that differ are counted on the way; with several, the secrets after
+/// the signer are tried (an HMAC each) only while some entry is still unmatched, which happens
+/// when a rotation has two secrets configured and Clerk signs with both, or with one this
+/// verifier lacks.
+fn signer_among(
+    keys: &[HmacSha256],
+    scheme: &SchemeHeaders<'_>,
+    body: &[u8],
+    count_unknown: bool,
+) -> Option<Signer> {
     let signed = |key| tag(key, scheme.id, scheme.timestamp_text, body);
     match keys {
         // One secret, the common case: each entry is decoded and compared as it is read.
-        [key] => headers::contains_signature(scheme.signatures, &signed(key)).then_some(0),
+        [key] => {
+            let (found, others) = headers::compare_signatures(scheme.signatures, &signed(key));
+            found.then_some(Signer {
+                secret: 0,
+                unknown: others,
+            })
+        }
         // Several: decode the entries once, then secret by secret, stopping at the one that
         // signed (which secret matched is no secret). No well-formed entry, no HMAC at all.
         keys => {
@@ -545,8 +583,26 @@ fn signer_among(keys: &[HmacSha256], scheme: &SchemeHeaders<'_>, body: &[u8]) ->
             if candidates.is_empty() {
                 return None;
             }
-            keys.iter()
-                .position(|key| candidates.contains(&signed(key)))
+            let mut rest = keys.iter().enumerate();
+            let (secret, mut matched) = rest.by_ref().find_map(|(index, key)| {
+                let matched = candidates.matching(&signed(key));
+                (matched != 0).then_some((index, matched))
+            })?;
+            if !count_unknown {
+                return Some(Signer { secret, unknown: 0 });
+            }
+            // The secrets before the signer matched no entry; those after it may match the
+            // entries it did not.
+            for (_, key) in rest {
+                if matched == candidates.all() {
+                    break;
+                }
+                matched |= candidates.matching(&signed(key));
+            }
+            Some(Signer {
+                secret,
+                unknown: candidates.unmatched(matched),
+            })
         }
     }
 }
