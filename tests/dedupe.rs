@@ -342,10 +342,52 @@ async fn a_secret_rotation_keeps_what_was_processed<St: DedupeStore>(store: St) 
     }
     // The old secret removed: what was processed during the rotation is still known.
     let after = route(new.clone());
-    for id in ["msg_new_first", "msg_old_first"] {
+    // msg_before was marked under the old secret's key only: its retry during the rotation marked
+    // the new one too.
+    for id in ["msg_before", "msg_new_first", "msg_old_first"] {
         assert!(duplicate(deliver_signed(&after, &new, id).await), "{id}");
     }
     assert_eq!(handler.calls(), 3, "once per delivery");
+}
+
+/// Found in review (issue 30, item 4): during a rolling deploy, instances may hold the two secrets
+/// in opposite orders. Each claimed its own first key, so a retry reaching one while the first
+/// attempt ran on the other ran the handler again. Both claim the same key now.
+async fn instances_with_the_secrets_in_either_order_claim_one_key<St: DedupeStore>(store: St) {
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Handler {
+        gate: Some(gate.clone()),
+        ..Handler::new()
+    };
+    let old = verifier();
+    let new = Verifier::new(SigningSecret::new(OTHER_SECRET).unwrap()).with_clock(|| at(NOW));
+    let hour = Duration::from_secs(3600);
+    let old_first = old
+        .clone()
+        .with_secret(SigningSecret::new(OTHER_SECRET).unwrap());
+    let new_first = new.clone().with_secret(SigningSecret::new(SECRET).unwrap());
+    let one = app_with(store.clone(), &handler, old_first, hour, hour);
+    let other = app_with(store, &handler, new_first, hour, hour);
+    let first = tokio::spawn({
+        let (one, old) = (one.clone(), old.clone());
+        async move { deliver_signed(&one, &old, "msg_both").await.0 }
+    });
+    while handler.calls() == 0 {
+        tokio::task::yield_now().await;
+    }
+    // Before the fix the other instance ran the handler too, and waited in it.
+    let second = deliver_signed(&other, &new, "msg_both");
+    let (status, _, body) = tokio::time::timeout(Duration::from_secs(30), second)
+        .await
+        .expect("the other instance ran the handler too");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    gate.add_permits(1);
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    assert_eq!(
+        deliver_signed(&other, &new, "msg_both").await.2["duplicate"],
+        true
+    );
+    assert_eq!(handler.calls(), 1);
 }
 
 /// Regression (issue 17, item 4): `with_lease(Duration::MAX)` or `with_retention(Duration::MAX)`
@@ -420,6 +462,11 @@ async fn memory_late_success_is_recorded() {
 #[tokio::test]
 async fn memory_secret_rotation() {
     a_secret_rotation_keeps_what_was_processed(MemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_secrets_in_either_order() {
+    instances_with_the_secrets_in_either_order_claim_one_key(MemoryStore::new()).await;
 }
 
 #[tokio::test]
@@ -564,6 +611,12 @@ mod redis {
     async fn redis_secret_rotation() {
         let server = RedisServer::start();
         a_secret_rotation_keeps_what_was_processed(store(&server).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_secrets_in_either_order() {
+        let server = RedisServer::start();
+        instances_with_the_secrets_in_either_order_claim_one_key(store(&server).await).await;
     }
 
     #[tokio::test]

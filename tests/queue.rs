@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use axum::routing::post_service;
 use axum::Router;
 use clerk_webhooks::queue::{
-    enqueue, queue_config, ConnectOptions, DeliveryQueue, Enqueued, QueueError, QueuedDelivery,
-    RetryPolicy, Worker, DEFAULT_CONCURRENCY, DEFAULT_RETRIES,
+    enqueue, queue_config, sweep_done, ConnectOptions, DeliveryQueue, Enqueued, QueueError,
+    QueuedDelivery, RetryPolicy, Worker, DEFAULT_CONCURRENCY, DEFAULT_RETRIES,
 };
 use clerk_webhooks::testing::SignedRequest;
 use clerk_webhooks::{BoxError, ClerkEvent, ClerkWebhookLayer, SigningSecret, Verifier};
@@ -438,9 +438,35 @@ async fn a_secret_rotation_queues_no_delivery_twice() {
         "queued"
     );
     let after = route(new.clone()).await;
-    let retry = deliver_signed(&after, &new, "msg_during", &body(2)).await;
-    assert_eq!(status(retry), "already_queued");
+    for id in ["msg_before", "msg_during"] {
+        // msg_before was queued under the old secret's key only: its retry during the rotation
+        // made the new key find it too.
+        let retry = deliver_signed(&after, &new, id, &body(1)).await;
+        assert_eq!(status(retry), "already_queued", "{id}");
+    }
     assert_eq!(job_count(&url, "myapp").await, 2, "one job per delivery");
+
+    // Sweeping the finished jobs deletes every key's record of them (none is left behind).
+    let effects = Effects::default();
+    let worker = start_worker_with(&url, "myapp", &effects, |worker| worker).await;
+    effects.wait_for(2).await;
+    worker.stop().await.unwrap();
+    let mut connection = ConnectOptions::new(url.as_str()).connect().await.unwrap();
+    let swept = sweep_done(&mut connection, "myapp", Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(swept, 2);
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let records: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("clerk-webhooks:myapp:deliveries")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(records.is_empty(), "{records:?}");
 }
 
 /// Regression (issue 18, item 6): the queue route typed the event before queueing, so an authentic
@@ -507,7 +533,6 @@ async fn done_count(url: &str) -> usize {
     redis_query(url, "SCARD", |config| config.done_jobs_set()).await
 }
 
-/// `command` on one key of the tests' endpoint's queue (`key` picks it from the configuration).
 /// How many jobs the queue named `queue` holds.
 async fn job_count(url: &str, queue: &str) -> usize {
     let mut redis = redis::Client::open(url)
@@ -522,6 +547,7 @@ async fn job_count(url: &str, queue: &str) -> usize {
         .unwrap()
 }
 
+/// `command` on one key of the tests' endpoint's queue (`key` picks it from the configuration).
 async fn redis_query<T: redis::FromRedisValue>(
     url: &str,
     command: &str,

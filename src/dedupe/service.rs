@@ -61,18 +61,22 @@ where
         let (lease, retention) = (self.lease, self.retention);
         ResponseFuture::new(async move {
             // The store keys on the endpoint and the id: Svix sends one id to every endpoint.
+            // During a secret rotation a delivery has a key per secret (`Delivery::keys`): the
+            // claim is on the least, the same whatever the order of an instance's secrets, so
+            // two instances configured in either order never both run the handler.
             let Some((id, key, other_keys)) =
                 request.extensions().get::<Delivery>().map(|delivery| {
-                    let mut keys = delivery.keys();
-                    let key = keys.next().unwrap_or_else(|| delivery.key());
-                    (delivery.id().to_owned(), key, keys.collect::<Vec<_>>())
+                    let mut keys: Vec<String> = delivery.keys().collect();
+                    keys.sort_unstable();
+                    let key = keys.remove(0);
+                    (delivery.id().to_owned(), key, keys)
                 })
             else {
                 let rejection = MissingWebhookLayer::dedupe();
                 rejection.log();
                 return Ok(rejection.response().map(ResponseBody::json));
             };
-            // During a secret rotation: processed under the old first secret's namespace.
+            // Processed under another secret's namespace (before the rotation).
             let mut done_before = Ok(false);
             for other in &other_keys {
                 done_before = store.is_done(other).await;
@@ -81,7 +85,16 @@ where
                 }
             }
             let claimed = match done_before {
-                Ok(true) => Ok(Claim::Done),
+                Ok(true) => {
+                    // Known under every key from now on, so still known once that secret goes.
+                    let token = ClaimToken::new();
+                    for key in std::iter::once(&key).chain(&other_keys) {
+                        if let Err(err) = store.complete(key, &token, retention).await {
+                            log_store_error(&id, &err);
+                        }
+                    }
+                    Ok(Claim::Done)
+                }
                 Ok(false) => store.claim(&key, lease).await,
                 Err(err) => Err(err),
             };

@@ -262,9 +262,9 @@ fn log_raised(code: &str, count: u64, span: i64, advice: &str, rotation: Option<
             refused = count,
             minutes,
             "{what}; accepted deliveries have carried a signature none of the configured secrets \
-             made since {} h ago: the endpoint's signing secret is being rotated and the new one \
-             is not configured here, and Svix signs with the new one alone 24 hours after a \
-             rotation, so these may be Clerk's deliveries: add the new secret to \
+             made since {} h ago: the endpoint's signing secret is being rotated and one of the \
+             two is not configured here; if it is the new one, Svix signs with it alone 24 hours \
+             after the rotation, so these may be Clerk's deliveries: add the new secret to \
              CLERK_WEBHOOK_SIGNING_SECRET (both, space-separated, during a change)",
             ago / 3600
         );
@@ -331,9 +331,10 @@ fn log_unknown_signer(signatures: usize, deliveries: u64, span: i64) {
         "clerk webhook: a verified delivery also carries {signatures} signature(s) that none of \
          the configured secrets made{so_far}: Clerk signs with a secret this server does not \
          have. Svix signs with both the old and the new secret for 24 hours after an endpoint's \
-         signing secret is rotated, then with the new one alone: add the new secret to \
-         CLERK_WEBHOOK_SIGNING_SECRET (both, space-separated) within 24 hours of the rotation, or \
-         every delivery will then be refused"
+         signing secret is rotated, then with the new one alone. If the missing one is the new \
+         secret, add it to CLERK_WEBHOOK_SIGNING_SECRET (both, space-separated) within 24 hours of \
+         the rotation, or every delivery will then be refused; if this server already has the \
+         new secret alone, the missing one is the old secret, and this stops within 24 hours"
     );
 }
 

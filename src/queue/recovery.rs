@@ -441,6 +441,17 @@ local function claim(key, id)
     end
 end
 
+-- Another key of the delivery (a secret rotation) finds job `id` too, unless it names a job of
+-- its own; the job's meta lists such keys, for the sweep.
+local function also_key(k, id)
+    if redis.call("hexists", KEYS[8], k) == 0 then
+        redis.call("hset", KEYS[8], k, id)
+        local meta = KEYS[2] .. ":" .. id
+        local others = redis.call("hget", meta, "other_keys")
+        redis.call("hset", meta, "other_keys", (others and (others .. "\n") or "") .. k)
+    end
+end
+
 local function push(id)
     redis.call("rpush", KEYS[3], id)
     redis.call("del", KEYS[4])
@@ -466,7 +477,8 @@ end
 "#;
 
 /// A delivery offered to the queue. ARGV 3 its key, 4 a new task id, 5 the job's data, 6... its
-/// other keys (a secret rotation: looked up after the first, and a new job recorded under each).
+/// other keys (a secret rotation: looked up after the first; every key is made to find the
+/// delivery's job, new or found, and the sweep deletes them with it).
 /// Returns
 /// {state, id}: `queued` (a new job), `already_queued`, `done` (finished, or swept after it
 /// finished), `requeued` (its job was dead: back on the list, its data restored if deleted).
@@ -489,10 +501,18 @@ if not id then
         "idempotency_key", key)
     claim(key, id)
     for other = 6, #ARGV do
-        claim(ARGV[other], id)
+        also_key(ARGV[other], id)
     end
     push(id)
     return {"queued", id}
+end
+-- Found under one key: every key finds it from now on, so it is still known once the secret
+-- whose key it was found under is removed (unless it was swept: its idempotency key answers).
+if redis.call("exists", KEYS[2] .. ":" .. id) == 1 then
+    also_key(key, id)
+    for other = 6, #ARGV do
+        also_key(ARGV[other], id)
+    end
 end
 if redis.call("sismember", KEYS[5], id) == 0 then
     if redis.call("sismember", KEYS[6], id) == 1 then
@@ -565,6 +585,14 @@ for i = 2, #ARGV do
             local key = redis.call("hget", meta_key, "idempotency_key")
             if key and redis.call("hget", KEYS[4], key) == id then
                 redis.call("hdel", KEYS[4], key)
+            end
+            local others = redis.call("hget", meta_key, "other_keys")
+            if others then
+                for other in string.gmatch(others, "[^\n]+") do
+                    if redis.call("hget", KEYS[4], other) == id then
+                        redis.call("hdel", KEYS[4], other)
+                    end
+                end
             end
             redis.call("hdel", KEYS[2], id)
             redis.call("del", meta_key)

@@ -5,6 +5,8 @@
 //! `impl_sync_database!` writes the rest once.
 
 use std::borrow::Cow;
+
+use serde_json::value::RawValue;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -97,7 +99,7 @@ pub struct MirrorRow<'a> {
     pub(crate) created_at: Option<i64>,
     pub(crate) updated_at: Option<i64>,
     pub(crate) deleted_at: Option<i64>,
-    pub(crate) data: &'a serde_json::value::RawValue,
+    pub(crate) data: &'a RawValue,
 }
 
 /// A delivery the database cannot hold, as recorded in `clerk_webhooks_failed_deliveries`.
@@ -121,16 +123,15 @@ type Migrations = &'static [(i32, &'static [&'static str])];
 
 const TABLES: &str = include_str!("schema/0001_tables.sql");
 const FAILED_DELIVERIES: &str = include_str!("schema/0002_failed_deliveries.sql");
-#[cfg(feature = "postgres")]
-const POSTGRES_JSON: &str = include_str!("schema/0002_postgres_json.sql");
+const EXACT_DATA: &str = include_str!("schema/0002_exact_data.sql");
 
 const CREATE_VERSIONS: &str =
     "CREATE TABLE IF NOT EXISTS clerk_webhooks_schema (version INTEGER PRIMARY KEY)";
 const CURRENT_VERSION: &str = "SELECT MAX(version) FROM clerk_webhooks_schema";
 const RECORD_VERSION: &str = "INSERT INTO clerk_webhooks_schema (version) VALUES ($1)";
 
-/// PostgreSQL's text types cannot hold U+0000 (JSON can, as the escape `\u0000`): a typed column
-/// holds each as U+FFFD, the replacement character, and `data` keeps the value exactly.
+/// PostgreSQL's text types cannot hold U+0000: a typed column holds each as U+FFFD, the
+/// replacement character (`data_exact` keeps the value exactly; see [`jsonb_safe`]).
 #[cfg(feature = "postgres")]
 fn without_nul(text: &str) -> Cow<'_, str> {
     if text.contains('\0') {
@@ -140,39 +141,68 @@ fn without_nul(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// `data` as PostgreSQL's `json`, its text exactly: sqlx's `Json` is sent as `jsonb`, which
-/// refuses `\u0000`.
+/// `data` as PostgreSQL's `jsonb` can hold it, when it cannot hold it as sent: `jsonb` refuses
+/// the escape `\u0000` and unpaired surrogates (`\ud800`), which a user can type into
+/// `unsafe_metadata` from the browser, and every later event about that user carries them. Each
+/// becomes `\ufffd`, the replacement character, and the row's `data_exact` keeps the text exactly
+/// as sent; `None` (and `data_exact` NULL) for everything else, which is nearly everything.
 #[cfg(feature = "postgres")]
-struct JsonText<'a>(&'a str);
-
-#[cfg(feature = "postgres")]
-impl sqlx::Type<sqlx::Postgres> for JsonText<'_> {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        // `json`'s OID is fixed in PostgreSQL's catalog.
-        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(114))
+fn jsonb_safe(data: &RawValue) -> Option<Box<RawValue>> {
+    let text = data.get();
+    // A backslash occurs in JSON only inside a string, where it starts an escape.
+    if !text.contains("\\u") {
+        return None;
     }
-}
-
-#[cfg(feature = "postgres")]
-impl sqlx::Encode<'_, sqlx::Postgres> for JsonText<'_> {
-    fn encode_by_ref(
-        &self,
-        buf: &mut sqlx::postgres::PgArgumentBuffer,
-    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        // `json`'s binary form is its text.
-        buf.extend_from_slice(self.0.as_bytes());
-        Ok(sqlx::encode::IsNull::No)
+    let bytes = text.as_bytes();
+    let hex = |at: usize| {
+        bytes
+            .get(at + 2..at + 6)
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| u16::from_str_radix(digits, 16).ok())
+    };
+    let mut safe = String::with_capacity(text.len());
+    let (mut copied, mut at, mut changed) = (0, 0, false);
+    while let Some(offset) = text[at..].find('\\') {
+        at += offset;
+        if bytes.get(at + 1) != Some(&b'u') {
+            at += 2; // a two-character escape, such as `\\` or `\"`
+            continue;
+        }
+        let unit = hex(at).unwrap_or(0xfffd);
+        let fits = match unit {
+            0 => false,
+            0xd800..=0xdbff => {
+                let low = (bytes.get(at + 6) == Some(&b'\\') && bytes.get(at + 7) == Some(&b'u'))
+                    .then(|| hex(at + 6))
+                    .flatten();
+                if matches!(low, Some(0xdc00..=0xdfff)) {
+                    at += 12; // a surrogate pair
+                    continue;
+                }
+                false
+            }
+            0xdc00..=0xdfff => false,
+            _ => true,
+        };
+        if !fits {
+            safe.push_str(&text[copied..at]);
+            safe.push_str("\\ufffd");
+            copied = at + 6;
+            changed = true;
+        }
+        at += 6;
     }
-}
-
-#[cfg(feature = "postgres")]
-fn postgres_json(data: &serde_json::value::RawValue) -> JsonText<'_> {
-    JsonText(data.get())
+    if !changed {
+        return None;
+    }
+    safe.push_str(&text[copied..]);
+    // Only escapes inside strings changed, each for another valid one: still valid JSON.
+    RawValue::from_string(safe).ok()
 }
 
 #[cfg(feature = "sqlite")]
-fn sqlite_json(data: &serde_json::value::RawValue) -> &str {
-    data.get()
+fn as_is_json(_data: &RawValue) -> Option<Box<RawValue>> {
+    None
 }
 
 #[cfg(feature = "sqlite")]
@@ -222,24 +252,27 @@ const PURGE: &str = "DELETE FROM clerk_webhooks_inbox WHERE delivery_key IN \
      (SELECT delivery_key FROM clerk_webhooks_inbox WHERE processed_at < $1 LIMIT $2)";
 
 const WRITE_USER: &str = "INSERT INTO clerk_users \
-     (id, email, first_name, last_name, username, image_url, created_at, updated_at, deleted_at, data) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     (id, email, first_name, last_name, username, image_url, created_at, updated_at, deleted_at, data, \
+      data_exact) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      ON CONFLICT (id) DO UPDATE SET email = excluded.email, first_name = excluded.first_name, \
      last_name = excluded.last_name, username = excluded.username, image_url = excluded.image_url, \
      created_at = excluded.created_at, updated_at = excluded.updated_at, \
-     deleted_at = excluded.deleted_at, data = excluded.data";
+     deleted_at = excluded.deleted_at, data = excluded.data, data_exact = excluded.data_exact";
 const WRITE_ORGANIZATION: &str = "INSERT INTO clerk_organizations \
-     (id, name, slug, image_url, created_at, updated_at, deleted_at, data) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     (id, name, slug, image_url, created_at, updated_at, deleted_at, data, data_exact) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug, \
      image_url = excluded.image_url, created_at = excluded.created_at, \
-     updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data";
+     updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data, \
+     data_exact = excluded.data_exact";
 const WRITE_MEMBERSHIP: &str = "INSERT INTO clerk_organization_memberships \
-     (id, organization_id, user_id, role, created_at, updated_at, deleted_at, data) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     (id, organization_id, user_id, role, created_at, updated_at, deleted_at, data, data_exact) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, \
      user_id = excluded.user_id, role = excluded.role, created_at = excluded.created_at, \
-     updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data";
+     updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, data = excluded.data, \
+     data_exact = excluded.data_exact";
 
 macro_rules! impl_sync_database {
     (
@@ -309,11 +342,13 @@ macro_rules! impl_sync_database {
                     for text in &row.texts[..row.table.text_columns] {
                         query = query.bind(text.map($text));
                     }
+                    let safe = $json(row.data);
                     query
                         .bind(row.created_at)
                         .bind(row.updated_at)
                         .bind(row.deleted_at)
-                        .bind($json(row.data))
+                        .bind(sqlx::types::Json(safe.as_deref().unwrap_or(row.data)))
+                        .bind(safe.is_some().then(|| row.data.get()))
                         .execute(&mut *conn)
                         .await
                         .map(drop)
@@ -444,7 +479,6 @@ macro_rules! impl_sync_database {
 #[cfg(feature = "postgres")]
 impl_sync_database!(
     sqlx::Postgres,
-    // Migration 1 made `data` JSONB; migration 2 makes it JSON.
     json_type = "JSONB",
     bytes_type = "BYTEA",
     migration_begin = "BEGIN",
@@ -452,13 +486,13 @@ impl_sync_database!(
     // INFO: ten lines at every start. Warnings still come through.
     migration_lock = "SET LOCAL client_min_messages = warning; \
                       SELECT pg_advisory_xact_lock(7242615806917473537)",
-    migrations = &[(1, &[TABLES]), (2, &[FAILED_DELIVERIES, POSTGRES_JSON])],
+    migrations = &[(1, &[TABLES]), (2, &[FAILED_DELIVERIES, EXACT_DATA])],
     // A membership's write and its user's or organization's deletion take the owner's lock
     // first, so they never run side by side: under READ COMMITTED, a deletion would not see a
     // membership inserted by a transaction still running, which would not see the deletion.
     owner_lock = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 7242615806917473537))"),
     text = without_nul,
-    json = postgres_json
+    json = jsonb_safe
 );
 
 // SQLite has one writer at a time. A deferred transaction that reads the schema and then
@@ -471,9 +505,43 @@ impl_sync_database!(
     bytes_type = "BLOB",
     migration_begin = "BEGIN IMMEDIATE",
     migration_lock = "SELECT 1",
-    migrations = &[(1, &[TABLES]), (2, &[FAILED_DELIVERIES])],
+    migrations = &[(1, &[TABLES]), (2, &[FAILED_DELIVERIES, EXACT_DATA])],
     // A delivery's first statement takes SQLite's one write lock: deliveries are serialised.
     owner_lock = None::<&'static str>,
     text = as_is,
-    json = sqlite_json
+    json = as_is_json
 );
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::*;
+
+    fn safe(text: &str) -> Option<String> {
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        jsonb_safe(&raw).map(|safe| safe.get().to_owned())
+    }
+
+    #[test]
+    fn only_what_jsonb_refuses_is_rewritten() {
+        // Nothing to rewrite: no escape, other escapes, an escaped backslash before `u0000`, a
+        // surrogate pair.
+        for kept in [
+            r#"{"a":"b"}"#,
+            r#"{"a":"\n\"\u00e9\u0041"}"#,
+            r#"{"a":"\\u0000"}"#,
+            r#"{"a":"\ud83d\ude00"}"#,
+        ] {
+            assert_eq!(safe(kept), None, "{kept}");
+        }
+        for (sent, stored) in [
+            (r#"{"a\u0000":"x\u0000y"}"#, r#"{"a\ufffd":"x\ufffdy"}"#),
+            (r#"{"a":"\\\u0000"}"#, r#"{"a":"\\\ufffd"}"#),
+            (r#"{"a":"\ud800x"}"#, r#"{"a":"\ufffdx"}"#),
+            (r#"{"a":"\udc00"}"#, r#"{"a":"\ufffd"}"#),
+            (r#"{"a":"\ud800\u0041"}"#, r#"{"a":"\ufffd\u0041"}"#),
+            (r#"{"a":"\ud800"}"#, r#"{"a":"\ufffd"}"#),
+        ] {
+            assert_eq!(safe(sent).as_deref(), Some(stored), "{sent}");
+        }
+    }
+}

@@ -7,7 +7,8 @@ use crate::EventError;
 ///
 /// A few cannot succeed on any retry ([`is_permanent`](Self::is_permanent)): the database refuses
 /// a value for good, or the event cannot be ordered. [`Mirror::apply`](super::Mirror::apply)
-/// does not return those: it records the delivery with [`Inbox::set_aside`](super::Inbox::set_aside)
+/// does not return those: it records the delivery with
+/// [`InboxTransaction::set_aside`](super::InboxTransaction::set_aside)
 /// and answers [`Synced::Unstorable`](super::Synced::Unstorable), so Svix stops retrying.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -61,7 +62,9 @@ impl SyncError {
     /// Whether a retry of the same delivery must fail the same way, so that retrying it for 28
     /// hours only hides it: the event cannot be ordered, or the database refused a value for
     /// good (on PostgreSQL a data exception, SQLSTATE class 22, or a limit, class 54, such as an
-    /// id too long for an index; on SQLite a value over its size limit).
+    /// id too long for an index). SQLite holds any value under its size limit (1 GB by default,
+    /// a thousand times the largest delivery); one over it could not be recorded either, so it is
+    /// retried.
     pub fn is_permanent(&self) -> bool {
         self.set_aside_reason().is_some()
     }
@@ -75,13 +78,9 @@ impl SyncError {
             Self::Unordered { .. } => Some(("unordered", None, None)),
             Self::Database(sqlx::Error::Database(err)) => {
                 let code = err.code()?;
-                let for_good = if code.len() == 5 {
-                    // PostgreSQL's SQLSTATE.
-                    code.starts_with("22") || code.starts_with("54")
-                } else {
-                    // SQLite's result code: SQLITE_TOOBIG.
-                    code == "18"
-                };
+                // PostgreSQL's SQLSTATEs have five characters, SQLite's result codes fewer.
+                let for_good =
+                    code.len() == 5 && (code.starts_with("22") || code.starts_with("54"));
                 for_good.then(|| {
                     (
                         "database_refused",

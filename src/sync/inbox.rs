@@ -137,36 +137,51 @@ impl<DB: SyncDatabase> Inbox<DB> {
         };
         let mut tx = begun?;
         let now = self.now_ms();
-        // Recorded under every key the delivery has (one, unless a secret rotation is under way),
-        // so that the record outlives either secret; a key already recorded, by a committed
-        // transaction or (after waiting for it) a running one, makes it a duplicate.
-        let mut fresh = true;
-        for key in delivery.keys() {
-            fresh &= DB::claim(&mut tx, &key, now).await?;
-        }
-        if !fresh {
+        if let Some(recorded_now) = self.claim(&mut tx, delivery, now).await? {
+            if recorded_now {
+                // Best effort: the answer is `duplicate` whether or not this commit lands.
+                let _ = tx.commit().await;
+            }
             return Ok(None);
         }
         Ok(Some(InboxTransaction {
             tx,
             inbox: self.clone(),
+            delivery: delivery.clone(),
             admitted: Vec::new(),
         }))
     }
 
-    /// Records a delivery that no retry can apply in `clerk_webhooks_failed_deliveries` (its body
-    /// exactly as received, the reason, and the database's code and message), together with its
-    /// inbox record so that retries are answered [`Synced::Duplicate`]; logs it at `error` (the
-    /// reason and code, never the data) and returns [`Synced::Unstorable`]: answer 2xx and Svix
-    /// stops retrying what cannot succeed. Call it after dropping the delivery's transaction.
-    ///
-    /// Once the cause is fixed, apply a recorded delivery again from its `body`.
-    ///
-    /// # Errors
-    ///
-    /// `error` itself when it is not [permanent](SyncError::is_permanent) (answer 5xx: a retry may
-    /// succeed), or the database's when the record cannot be written.
-    pub async fn set_aside(
+    /// Records `delivery` in `tx` under every key it has (one, unless a secret rotation is under
+    /// way), so that the record outlives either secret. `None` when it is new; `Some` when any
+    /// key was recorded before, by a committed transaction or (after waiting for it) a running
+    /// one: a duplicate, with whether keys it lacked were recorded now (commit them, so that the
+    /// delivery is still known once the secret it was first recorded under is removed).
+    async fn claim(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        delivery: &Delivery,
+        now: i64,
+    ) -> Result<Option<bool>, SyncError> {
+        let mut keys: Vec<String> = delivery.keys().collect();
+        if keys.len() == 1 {
+            let fresh = DB::claim(tx, &keys[0], now).await?;
+            return Ok((!fresh).then_some(false));
+        }
+        // One order for every instance, whatever the order of its secrets: two claims of one
+        // delivery never wait on each other's keys.
+        keys.sort_unstable();
+        let (mut recorded_before, mut recorded_now) = (false, false);
+        for key in &keys {
+            let fresh = DB::claim(tx, key, now).await?;
+            recorded_now |= fresh;
+            recorded_before |= !fresh;
+        }
+        Ok(recorded_before.then_some(recorded_now))
+    }
+
+    /// [`InboxTransaction::set_aside`], once the delivery's transaction is rolled back.
+    pub(crate) async fn set_aside(
         &self,
         delivery: &Delivery,
         body: &[u8],
@@ -302,6 +317,8 @@ impl<DB: SyncDatabase> fmt::Debug for Inbox<DB> {
 pub struct InboxTransaction<DB: SyncDatabase> {
     tx: sqlx::Transaction<'static, DB>,
     inbox: Inbox<DB>,
+    /// The delivery it records, to set aside if no retry can apply it.
+    delivery: Delivery,
     /// The guard's last answer about each object in this transaction: asking again about that
     /// same change (the mirror asked, then the app's own code) gets the same answer, not `Stale`
     /// for its own admission; any other change of the object asks the database.
@@ -347,6 +364,35 @@ impl<DB: SyncDatabase> InboxTransaction<DB> {
             None => self.admitted.push(entry),
         }
         Ok(admission)
+    }
+
+    /// Ends a delivery that no retry can apply (`error` is
+    /// [permanent](SyncError::is_permanent)): rolls the transaction back, records the delivery in
+    /// `clerk_webhooks_failed_deliveries` (its body exactly as received, the reason, and the
+    /// database's code and message) with its inbox record, so that retries are answered
+    /// [`Synced::Duplicate`], logs it at `error` (the reason and code, never the data) and returns
+    /// [`Synced::Unstorable`]: answer 2xx, and Svix stops retrying what cannot succeed. Once the
+    /// cause is fixed, apply a recorded delivery again from its `body`.
+    ///
+    /// # Errors
+    ///
+    /// `error` itself when it is not permanent (answer 5xx: a retry may succeed), or the
+    /// database's when the record cannot be written.
+    pub async fn set_aside(self, body: &[u8], error: SyncError) -> Result<Synced, SyncError> {
+        let Self {
+            tx,
+            inbox,
+            delivery,
+            ..
+        } = self;
+        if !error.is_permanent() {
+            return Err(error);
+        }
+        // Before the record, which claims the same keys: a transaction still open would hold
+        // them. A rollback that fails leaves the transaction to the server, which ends it with
+        // the connection.
+        let _ = tx.rollback().await;
+        inbox.set_aside(&delivery, body, error).await
     }
 
     /// Commits the delivery's record and every write made through the transaction.

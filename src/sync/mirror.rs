@@ -108,10 +108,7 @@ impl<DB: SyncDatabase> Mirror<DB> {
                 tx.commit().await?;
                 Ok(synced)
             }
-            Err(err) if err.is_permanent() => {
-                drop(tx);
-                self.inbox.set_aside(delivery, body, err).await
-            }
+            Err(err) if err.is_permanent() => tx.set_aside(body, err).await,
             Err(err) => Err(err),
         }
     }
@@ -134,7 +131,7 @@ impl<DB: SyncDatabase> Mirror<DB> {
     /// let synced = match Mirror::write(&mut tx, body).await {
     ///     Ok(synced) => synced,
     ///     // A value the database refuses for good: recorded, and Svix stops retrying.
-    ///     Err(err) if err.is_permanent() => return mirror.inbox().set_aside(delivery, body, err).await,
+    ///     Err(err) if err.is_permanent() => return tx.set_aside(body, err).await,
     ///     Err(err) => return Err(err),
     /// };
     /// if synced == Synced::Applied {
@@ -150,7 +147,8 @@ impl<DB: SyncDatabase> Mirror<DB> {
     /// # Errors
     ///
     /// [`SyncError`]: drop the transaction and answer 5xx, or, when it
-    /// [`is_permanent`](SyncError::is_permanent), hand it to [`Inbox::set_aside`].
+    /// [`is_permanent`](SyncError::is_permanent), end the transaction with
+    /// [`InboxTransaction::set_aside`].
     pub async fn write(tx: &mut InboxTransaction<DB>, body: &[u8]) -> Result<Synced, SyncError> {
         use ClerkEvent::*;
         let (event, meta) = parse_event(body)?.into_parts();

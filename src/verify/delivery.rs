@@ -56,9 +56,12 @@ impl Namespaces {
         }
     }
 
-    /// Another secret's fingerprint, when the namespace is the first secret's.
+    /// Another secret's fingerprint, when the namespace is the first secret's. A secret given
+    /// twice adds nothing: each key is claimed once.
     pub(crate) fn also_fingerprint(&mut self, fingerprint: String) {
-        if !self.named && *self.endpoint != *fingerprint {
+        let known = *self.endpoint == *fingerprint
+            || self.others.iter().any(|other| **other == *fingerprint);
+        if !self.named && !known {
             self.others.push(fingerprint.into());
         }
     }
@@ -135,5 +138,46 @@ impl Delivery {
                 .iter()
                 .map(move |namespace| format!("{namespace}:{}", self.id)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{SigningSecret, Verifier};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn keys(verifier: &Verifier) -> Vec<String> {
+        let body = b"{}";
+        let headers = verifier
+            .signed_headers("msg_1", 1_700_000_000, body)
+            .unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        verifier
+            .verify_at(&headers, body, at)
+            .unwrap()
+            .keys()
+            .collect()
+    }
+
+    /// Found in review: a secret configured twice (or with and without `whsec_`) gave the same
+    /// key twice, and the inbox, claiming it twice in one transaction, took every delivery for a
+    /// duplicate of itself.
+    #[test]
+    fn a_secret_given_twice_is_one_key() {
+        let secret = |text: &str| SigningSecret::new(text).unwrap();
+        let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let new = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+        let once = Verifier::new(secret(old));
+        let twice = Verifier::new(secret(old))
+            .with_secret(secret(old))
+            .with_secret(secret(old.trim_start_matches("whsec_")));
+        assert_eq!(keys(&twice), keys(&once));
+        let rotating = Verifier::new(secret(new))
+            .with_secret(secret(old))
+            .with_secret(secret(new))
+            .with_secret(secret(old));
+        let rotating = keys(&rotating);
+        assert_eq!(rotating.len(), 2, "{rotating:?}");
+        assert!(rotating.contains(&keys(&once)[0]));
     }
 }

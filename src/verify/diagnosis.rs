@@ -486,9 +486,11 @@ impl Diagnosis {
             out.push(format!(
                 "it also carries {signatures} v1 signature(s) that none of the {} secret(s) made, \
                  so its sender signs with a secret not configured here: Svix signs with the old \
-                 and the new secret for 24 hours after the endpoint's signing secret is rotated, \
-                 so add the new one (CLERK_WEBHOOK_SIGNING_SECRET takes both, space-separated) \
-                 before those 24 hours are over, or every delivery will then be refused",
+                 and the new secret for 24 hours after the endpoint's signing secret is rotated; \
+                 if the missing one is the new secret, add it (CLERK_WEBHOOK_SIGNING_SECRET takes \
+                 both, space-separated) before those 24 hours are over, or every delivery will \
+                 then be refused; if only the new secret is configured, it is the old one, and \
+                 nothing needs doing",
                 self.secrets
             ));
         }

@@ -45,6 +45,8 @@ pub trait TestDb: SyncDatabase {
     fn effects(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<(String, i64)>>;
     /// Every row of the three mirror tables, sorted.
     fn mirror_rows(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<MirrorRow>>;
+    /// The `data_exact` of user `id`.
+    fn exact_data<'a>(pool: &'a sqlx::Pool<Self>, id: &'a str) -> BoxFuture<'a, Option<String>>;
     /// Every delivery recorded as failed for good: key, reason, SQLSTATE and body, by key.
     fn failed_deliveries(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, Vec<FailedRow>>;
     /// How many deliveries the inbox holds.
@@ -133,6 +135,16 @@ macro_rules! impl_test_db {
                     }
                     rows.sort_by(|a, b| (a.table, &a.id).cmp(&(b.table, &b.id)));
                     rows
+                })
+            }
+
+            fn exact_data<'a>(pool: &'a sqlx::Pool<Self>, id: &'a str) -> BoxFuture<'a, Option<String>> {
+                Box::pin(async move {
+                    sqlx::query_scalar("SELECT data_exact FROM clerk_users WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(pool)
+                        .await
+                        .unwrap()
                 })
             }
 

@@ -1,5 +1,5 @@
 -- clerk-webhooks sync schema, migration 1 (0.1): the inbox, the order guard and the mirror.
--- `{json}` is JSONB on PostgreSQL (migration 2 makes it JSON), TEXT on SQLite. Timestamps are
+-- `{json}` is JSONB on PostgreSQL, TEXT on SQLite. Timestamps are
 -- Clerk's own: Unix milliseconds. `Inbox::migrate` runs each migration once, in order, and records
 -- it in `clerk_webhooks_schema (version INTEGER PRIMARY KEY)`; to run them yourself, replace the
 -- placeholders and do the same.
