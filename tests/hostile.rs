@@ -180,7 +180,7 @@ async fn a_huge_announced_length_reserves_nothing() {
 async fn an_outer_body_limit_is_answered_413() {
     let app = app(ClerkWebhookLayer::new(verifier()))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(16));
-    let body = Body::new(Chunked(vec![Bytes::from(vec![b' '; 10]); 4]));
+    let body = Body::new(ReadyChunks(vec![Bytes::from(vec![b' '; 10]); 4]));
     let (status, error) = send(app, forged(body)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error["error"], "payload_too_large");
@@ -227,18 +227,4 @@ async fn an_unsupported_event_names_the_field_never_the_value() {
         "{message}"
     );
     assert!(!message.contains("alice"), "{message}");
-}
-
-/// Hands out its chunks with no announced length, as a chunked request does.
-struct Chunked(Vec<Bytes>);
-
-impl http_body::Body for Chunked {
-    type Data = Bytes;
-    type Error = Infallible;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready((!self.0.is_empty()).then(|| Ok(Frame::data(self.0.remove(0)))))
-    }
 }

@@ -64,3 +64,21 @@ pub fn forged_request<B>(uri: &str, id: &str, body: B) -> Request<B> {
     headers.insert("svix-signature", FORGED_SIGNATURE.parse().unwrap());
     request
 }
+
+/// A body that hands out its chunks, each ready at once, with no announced length (as a chunked
+/// request does): it never makes the layer wait.
+pub struct ReadyChunks(pub Vec<bytes::Bytes>);
+
+impl http_body::Body for ReadyChunks {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            (!self.0.is_empty()).then(|| Ok(http_body::Frame::data(self.0.remove(0)))),
+        )
+    }
+}
