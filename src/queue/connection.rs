@@ -364,3 +364,34 @@ fn log_unchecked(reason: &str) {
          restarts"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The workers' and the recovery's Lua scripts read and write apalis-redis 1.0's keys, and
+    /// jobs queued by 0.1 (through apalis-redis itself) live there: a version of apalis-redis
+    /// that names them otherwise would strand those jobs. The dependency is pinned to `~1.0`;
+    /// this says what to look at if a new 1.0.x moves a key.
+    #[test]
+    fn the_keys_are_apalis_redis_1_0s() {
+        let config = queue_config("app");
+        let keys = [
+            config.job_data_hash(),
+            config.job_meta_hash(),
+            config.active_jobs_list(),
+            config.signal_list(),
+            config.dead_jobs_set(),
+            config.done_jobs_set(),
+            config.idempotency_key_set(),
+        ];
+        let expected = ["data", "meta", "active", "signal", "dead", "done", "idempotency"]
+            .map(|name| format!("clerk-webhooks:app:{name}"));
+        assert_eq!(
+            keys,
+            expected,
+            "apalis-redis changed its key layout: the Lua in src/queue (lease.rs, recovery.rs) \
+             and jobs already queued rely on the old one"
+        );
+    }
+}
