@@ -385,11 +385,18 @@ mod tests {
             config.done_jobs_set(),
             config.idempotency_key_set(),
         ];
-        let expected = ["data", "meta", "active", "signal", "dead", "done", "idempotency"]
-            .map(|name| format!("clerk-webhooks:app:{name}"));
+        let expected = [
+            "data",
+            "meta",
+            "active",
+            "signal",
+            "dead",
+            "done",
+            "idempotency",
+        ]
+        .map(|name| format!("clerk-webhooks:app:{name}"));
         assert_eq!(
-            keys,
-            expected,
+            keys, expected,
             "apalis-redis changed its key layout: the Lua in src/queue (lease.rs, recovery.rs) \
              and jobs already queued rely on the old one"
         );
