@@ -370,7 +370,7 @@ fn a_delivery_also_signed_by_an_unknown_secret_is_diagnosed_as_a_rotation() {
     assert!(
         text.contains("also carries 1 v1 signature(s) that none of the 1 secret(s) made")
             && text.contains("24 hours")
-            && text.contains("add the new one"),
+            && text.contains("if the missing one is the new secret, add it"),
         "{text}"
     );
 
