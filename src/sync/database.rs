@@ -15,58 +15,53 @@ use super::change::{Admission, Change, ObjectKind};
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A database the sync runs on: [`sqlx::Postgres`] (feature `postgres`) or [`sqlx::Sqlite`]
-/// (feature `sqlite`). Sealed: its methods are the crate's SQL, not an extension point.
-pub trait SyncDatabase: sqlx::Database + sealed::Sealed {
-    #[doc(hidden)]
-    fn claim<'c>(
-        conn: &'c mut Self::Connection,
-        key: &'c str,
-        now_ms: i64,
-    ) -> BoxFuture<'c, sqlx::Result<bool>>;
-    #[doc(hidden)]
-    fn admit<'c>(
-        conn: &'c mut Self::Connection,
-        change: &'c Change<'_>,
-    ) -> BoxFuture<'c, sqlx::Result<Admission>>;
-    #[doc(hidden)]
-    fn write<'c>(
-        conn: &'c mut Self::Connection,
-        row: &'c MirrorRow<'_>,
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn end_memberships<'c>(
-        conn: &'c mut Self::Connection,
-        of: ObjectKind,
-        id: &'c str,
-        version: i64,
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn lock_owners<'c>(
-        conn: &'c mut Self::Connection,
-        owners: &'c [String],
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn inherit_deletion<'c>(
-        conn: &'c mut Self::Connection,
-        membership_id: &'c str,
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn set_aside<'c>(
-        conn: &'c mut Self::Connection,
-        failed: &'c FailedDelivery<'_>,
-    ) -> BoxFuture<'c, sqlx::Result<()>>;
-    #[doc(hidden)]
-    fn purge<'c>(
-        pool: &'c sqlx::Pool<Self>,
-        before_ms: i64,
-        limit: i64,
-    ) -> BoxFuture<'c, sqlx::Result<u64>>;
-    #[doc(hidden)]
-    fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>>;
-}
+/// (feature `sqlite`). Sealed: the crate's SQL lives behind it, not an extension point.
+pub trait SyncDatabase: sqlx::Database + sealed::Sealed {}
 
-mod sealed {
-    pub trait Sealed {}
+/// The crate's SQL for each database, out of the public API: a type outside this crate cannot
+/// name this trait, so it can neither implement [`SyncDatabase`] nor call these.
+pub(crate) mod sealed {
+    use super::{Admission, BoxFuture, Change, FailedDelivery, MirrorRow, ObjectKind};
+
+    pub trait Sealed: sqlx::Database {
+        fn claim<'c>(
+            conn: &'c mut Self::Connection,
+            key: &'c str,
+            now_ms: i64,
+        ) -> BoxFuture<'c, sqlx::Result<bool>>;
+        fn admit<'c>(
+            conn: &'c mut Self::Connection,
+            change: &'c Change<'_>,
+        ) -> BoxFuture<'c, sqlx::Result<Admission>>;
+        fn write<'c>(
+            conn: &'c mut Self::Connection,
+            row: &'c MirrorRow<'_>,
+        ) -> BoxFuture<'c, sqlx::Result<()>>;
+        fn end_memberships<'c>(
+            conn: &'c mut Self::Connection,
+            of: ObjectKind,
+            id: &'c str,
+            version: i64,
+        ) -> BoxFuture<'c, sqlx::Result<()>>;
+        fn lock_owners<'c>(
+            conn: &'c mut Self::Connection,
+            owners: &'c [String],
+        ) -> BoxFuture<'c, sqlx::Result<()>>;
+        fn inherit_deletion<'c>(
+            conn: &'c mut Self::Connection,
+            membership_id: &'c str,
+        ) -> BoxFuture<'c, sqlx::Result<()>>;
+        fn set_aside<'c>(
+            conn: &'c mut Self::Connection,
+            failed: &'c FailedDelivery<'_>,
+        ) -> BoxFuture<'c, sqlx::Result<()>>;
+        fn purge<'c>(
+            pool: &'c sqlx::Pool<Self>,
+            before_ms: i64,
+            limit: i64,
+        ) -> BoxFuture<'c, sqlx::Result<u64>>;
+        fn migrate(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<()>>;
+    }
 }
 
 /// One of the mirror's tables: its upsert, which binds the id, `text_columns` text columns, the
@@ -286,9 +281,9 @@ macro_rules! impl_sync_database {
         text = $text:path,
         json = $json:path
     ) => {
-        impl sealed::Sealed for $db {}
+        impl SyncDatabase for $db {}
 
-        impl SyncDatabase for $db {
+        impl sealed::Sealed for $db {
             fn claim<'c>(
                 conn: &'c mut Self::Connection,
                 key: &'c str,
