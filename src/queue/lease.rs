@@ -271,230 +271,30 @@ impl Lease {
 /// What every script starts with. KEYS 1 workers, 2 inflight prefix, 3 active list, 4 meta prefix,
 /// 5 signal list; ARGV 1 name, 2 token, 3 lease (seconds). `{workers}:owners` holds each name's
 /// token, `{workers}:alive` since when each worker has beaten steadily.
-const PRELUDE: &str = r##"
-if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call("TIME")
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local name, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local owners, alive = KEYS[1] .. ":owners", KEYS[1] .. ":alive"
-local mine = KEYS[2] .. ":" .. name
-
-local function signal()
-    redis.call("del", KEYS[5])
-    redis.call("lpush", KEYS[5], 1)
-end
-
--- A held job back on the active list, as apalis-redis' `release_leases.lua` does; `unrun`: it
--- never started, so its attempt does not count.
-local function give_back(set, id, unrun)
-    if redis.call("srem", set, id) == 1 then
-        redis.call("rpush", KEYS[3], id)
-        local meta = KEYS[4] .. ":" .. id
-        redis.call("hset", meta, "status", "Pending")
-        redis.call("hdel", meta, "locked_at", "locked_by")
-        if unrun and tonumber(redis.call("hget", meta, "attempts") or "0") > 0 then
-            redis.call("hincrby", meta, "attempts", -1)
-        end
-        return 1
-    end
-    return 0
-end
-
--- Every job of `set` but those in `keep` (a table of ids).
-local function give_back_all(set, keep, unrun)
-    local count = 0
-    for _, id in ipairs(redis.call("smembers", set)) do
-        if not (keep and keep[id]) then
-            count = count + give_back(set, id, unrun)
-        end
-    end
-    return count
-end
-
--- ARGV[first..] as a set.
-local function ids_from(first)
-    local ids = {}
-    for i = first, #ARGV do
-        ids[ARGV[i]] = true
-    end
-    return ids
-end
-
-local function registered()
-    return redis.call("zscore", KEYS[1], name) and redis.call("hget", owners, name) == token
-end
-"##;
+const PRELUDE: &str = include_str!("lua/lease_prelude.lua");
 
 fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}{body}"))
 }
 
 /// ARGV 4.. the task ids it runs. Returns 1, or 0 when another process holds the name.
-static REGISTER: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r##"
-local seen = redis.call("zscore", KEYS[1], name)
-local owner = redis.call("hget", owners, name)
-if seen and owner and owner ~= token and now - tonumber(seen) < lease then
-    return 0
-end
-local running = ids_from(4)
-local given = give_back_all(mine, running, false)
--- Ours, given back by whoever took this worker over, but not taken by anyone since.
-for id in pairs(running) do
-    if redis.call("lrem", KEYS[3], 0, id) > 0 then
-        redis.call("sadd", mine, id)
-        redis.call("hset", KEYS[4] .. ":" .. id, "status", "Running", "locked_by", name,
-            "locked_at", math.floor(now))
-    end
-end
-if given > 0 then
-    signal()
-end
-redis.call("zadd", KEYS[1], now, name)
-redis.call("hset", owners, name, token)
-if not (seen and owner == token) then
-    redis.call("hset", alive, name, now)
-end
-return 1
-"##,
-    )
-});
+static REGISTER: LazyLock<Script> =
+    LazyLock::new(|| script(include_str!("lua/lease_register.lua")));
 
 /// ARGV 4.. the task ids it runs. Returns {"alive" | "unregistered", reclaimed, strays}.
-static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r##"
-if not registered() then
-    return {"unregistered", 0, 0}
-end
--- A beat later than a third of the lease (a freeze, an outage) starts the steady run again.
-local previous = tonumber(redis.call("zscore", KEYS[1], name))
-local since = tonumber(redis.call("hget", alive, name) or now)
-if now - previous > lease / 3 then
-    since = now
-end
-redis.call("hset", alive, name, since)
-redis.call("zadd", KEYS[1], now, name)
-
-local strays = give_back_all(mine, ids_from(4), true)
-
-local reclaimed = 0
-if now - since >= lease then
-    for _, worker in ipairs(redis.call("zrangebyscore", KEYS[1], "-inf", now - lease)) do
-        if worker ~= name then
-            reclaimed = reclaimed + give_back_all(KEYS[2] .. ":" .. worker, nil, false)
-            redis.call("zrem", KEYS[1], worker)
-            redis.call("hdel", owners, worker)
-            redis.call("hdel", alive, worker)
-        end
-    end
-end
-if reclaimed + strays > 0 then
-    signal()
-end
-return {"alive", reclaimed, strays}
-"##,
-    )
-});
+static HEARTBEAT: LazyLock<Script> =
+    LazyLock::new(|| script(include_str!("lua/lease_heartbeat.lua")));
 
 /// KEYS 6 data hash, 7 scheduled set, 8 done set, 9 dead set.
 /// Returns {state, id, data, attempt, lease}, state one of "job", "empty", "skipped",
 /// "unregistered".
-static TAKE: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r##"
-if not registered() then
-    return {"unregistered", "", "", 0, ""}
-end
-local due = redis.call("zrangebyscore", KEYS[7], "-inf", now, "LIMIT", 0, 100)
-if #due > 0 then
-    redis.call("rpush", KEYS[3], unpack(due))
-    redis.call("zrem", KEYS[7], unpack(due))
-end
-for _ = 1, 100 do
-    local id = redis.call("lpop", KEYS[3])
-    if not id then
-        return {"empty", "", "", 0, ""}
-    end
-    local data = redis.call("hget", KEYS[6], id)
-    local finished = redis.call("sismember", KEYS[8], id) == 1
-        or redis.call("sismember", KEYS[9], id) == 1
-    if data and not finished then
-        local meta = KEYS[4] .. ":" .. id
-        local attempt = redis.call("hincrby", meta, "attempts", 1)
-        local lease_id = name .. "#" .. redis.call("hincrby", meta, "takes", 1)
-        redis.call("hset", meta, "status", "Running", "locked_by", name,
-            "locked_at", math.floor(now), "lease", lease_id)
-        redis.call("sadd", mine, id)
-        return {"job", id, data, attempt, lease_id}
-    end
-end
-return {"skipped", "", "", 0, ""}
-"##,
-    )
-});
+static TAKE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/lease_take.lua")));
 
 /// KEYS 6 done set, 7 dead set, 8 scheduled set. ARGV 4 id, 5 its lease, 6 "done" | "retry" |
 /// "dead" | "killed" | "released", 7 result, 8 retry delay (seconds).
 /// Returns 1 when recorded (now, or by an earlier call with this lease), 0 when the job is another
 /// take's now.
-static FINISH: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r##"
-local id, lease_id, kind = ARGV[4], ARGV[5], ARGV[6]
-local meta = KEYS[4] .. ":" .. id
-if redis.call("hget", meta, "lease") ~= lease_id then
-    if redis.call("hget", meta, "finished_by") == lease_id then
-        return 1
-    end
-    return 0
-end
--- Still ours, or given back (this worker missed its heartbeats) but not taken again: this run
--- finished, so it decides.
-if redis.call("srem", mine, id) == 0 and redis.call("lrem", KEYS[3], 0, id) == 0 then
-    return 0
-end
-
-local status = "Failed"
-if kind == "done" then
-    redis.call("sadd", KEYS[6], id)
-    status = "Done"
-elseif kind == "retry" then
-    redis.call("zadd", KEYS[8], now + tonumber(ARGV[8]), id)
-elseif kind == "released" then
-    redis.call("rpush", KEYS[3], id)
-    signal()
-    status = "Pending"
-else
-    redis.call("sadd", KEYS[7], id)
-    if kind == "killed" then
-        status = "Killed"
-    end
-end
-redis.call("hset", meta, "status", status, "result", ARGV[7], "done_at", math.floor(now),
-    "finished_by", lease_id)
-redis.call("hdel", meta, "lease", "locked_at", "locked_by")
-return 1
-"##,
-    )
-});
+static FINISH: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/lease_finish.lua")));
 
 /// Returns how many jobs went back.
-static LEAVE: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r##"
-local given = 0
-if redis.call("hget", owners, name) == token then
-    given = give_back_all(mine, nil, false)
-    redis.call("zrem", KEYS[1], name)
-    redis.call("hdel", owners, name)
-    redis.call("hdel", alive, name)
-end
-if given > 0 then
-    signal()
-end
-return given
-"##,
-    )
-});
+static LEAVE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/lease_leave.lua")));

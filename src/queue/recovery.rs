@@ -424,57 +424,7 @@ fn new_task_id() -> String {
 /// `latest(key)` is the delivery's latest job (its record, or, for a job queued by a version that
 /// kept none, its idempotency key); `requeue(id, key)` puts a dead job back on the active list the
 /// way apalis-redis re-enqueues one (`release_leases.lua`), attempts from 0 again.
-const RECOVERY: &str = r#"
-local ttl = tonumber(ARGV[1]) or 0
-local emit_events = ARGV[2] == "1"
-
-local function latest(key)
-    return redis.call("hget", KEYS[8], key) or redis.call("get", KEYS[7] .. ":" .. key)
-end
-
-local function claim(key, id)
-    redis.call("hset", KEYS[8], key, id)
-    local idempotency = KEYS[7] .. ":" .. key
-    redis.call("set", idempotency, id)
-    if ttl > 0 then
-        redis.call("expire", idempotency, ttl)
-    end
-end
-
--- Another key of the delivery (a secret rotation) finds job `id` too, unless it names a job of
--- its own; the job's meta lists such keys, for the sweep.
-local function also_key(k, id)
-    if redis.call("hexists", KEYS[8], k) == 0 then
-        redis.call("hset", KEYS[8], k, id)
-        local meta = KEYS[2] .. ":" .. id
-        local others = redis.call("hget", meta, "other_keys")
-        redis.call("hset", meta, "other_keys", (others and (others .. "\n") or "") .. k)
-    end
-end
-
-local function push(id)
-    redis.call("rpush", KEYS[3], id)
-    redis.call("del", KEYS[4])
-    redis.call("lpush", KEYS[4], 1)
-    if emit_events then
-        redis.call("publish", "tasks:" .. KEYS[3] .. ":available", id)
-    end
-end
-
-local function requeue(id, key)
-    local meta = KEYS[2] .. ":" .. id
-    redis.call("srem", KEYS[5], id)
-    redis.call("hset", meta, "status", "Pending", "attempts", 0)
-    if redis.call("hexists", meta, "max_attempts") == 0 then
-        redis.call("hset", meta, "max_attempts", 25)
-    end
-    redis.call("hdel", meta, "result", "done_at", "locked_at", "locked_by", "finished_by", "lease")
-    if key and #key > 0 then
-        claim(key, id)
-    end
-    push(id)
-end
-"#;
+const RECOVERY: &str = include_str!("lua/recovery_prelude.lua");
 
 /// A delivery offered to the queue. ARGV 3 its key, 4 a new task id, 5 the job's data, 6... its
 /// other keys (a secret rotation: looked up after the first; every key is made to find the
@@ -485,50 +435,7 @@ end
 static OFFER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{RECOVERY}{}",
-        r#"
-local key, payload = ARGV[3], ARGV[5]
-local id = latest(key)
-for other = 6, #ARGV do
-    if id then
-        break
-    end
-    id = latest(ARGV[other])
-end
-if not id then
-    id = ARGV[4]
-    redis.call("hset", KEYS[1], id, payload)
-    redis.call("hset", KEYS[2] .. ":" .. id, "attempts", 0, "max_attempts", 25, "status", "Pending",
-        "idempotency_key", key)
-    claim(key, id)
-    for other = 6, #ARGV do
-        also_key(ARGV[other], id)
-    end
-    push(id)
-    return {"queued", id}
-end
--- Found under one key: every key finds it from now on, so it is still known once the secret
--- whose key it was found under is removed (unless it was swept: its idempotency key answers).
-if redis.call("exists", KEYS[2] .. ":" .. id) == 1 then
-    also_key(key, id)
-    for other = 6, #ARGV do
-        also_key(ARGV[other], id)
-    end
-end
-if redis.call("sismember", KEYS[5], id) == 0 then
-    if redis.call("sismember", KEYS[6], id) == 1 then
-        return {"done", id}
-    end
-    if redis.call("exists", KEYS[2] .. ":" .. id) == 0 and redis.call("hexists", KEYS[1], id) == 0 then
-        return {"done", id}
-    end
-    return {"already_queued", id}
-end
-if redis.call("hexists", KEYS[1], id) == 0 then
-    redis.call("hset", KEYS[1], id, payload)
-end
-requeue(id, key)
-return {"requeued", id}
-"#
+        include_str!("lua/recovery_offer.lua")
     ))
 });
 
@@ -539,72 +446,15 @@ return {"requeued", id}
 static REQUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{RECOVERY}{}",
-        r#"
-local id = ARGV[3]
-if redis.call("sismember", KEYS[5], id) == 0 then
-    return "not_dead"
-end
-if redis.call("hexists", KEYS[1], id) == 0 then
-    return "no_data"
-end
-local key = redis.call("hget", KEYS[2] .. ":" .. id, "idempotency_key")
-if key and #key > 0 then
-    local current = latest(key)
-    if not current then
-        return "unrecorded"
-    end
-    if current ~= id then
-        return "superseded"
-    end
-end
-requeue(id, key)
-return "requeued"
-"#
+        include_str!("lua/recovery_requeue.lua")
     ))
 });
 
 /// Deletes the given finished jobs that finished a retention ago or more, by Redis' clock: only
 /// members of the done set whose status is still `Done`, checked in the script so that a job
 /// re-queued meanwhile stays.
-static SWEEP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
--- KEYS: 1 done set, 2 data hash, 3 meta prefix, 4 deliveries hash
--- ARGV: 1 retention (seconds), 2.. task ids
--- Redis' clock, the one workers stamp `done_at` with.
-if redis.replicate_commands then redis.replicate_commands() end
-local cutoff = tonumber(redis.call("TIME")[1]) - tonumber(ARGV[1])
-local swept = 0
-for i = 2, #ARGV do
-    local id = ARGV[i]
-    local meta_key = KEYS[3] .. ":" .. id
-    if redis.call("sismember", KEYS[1], id) == 1 then
-        local status = redis.call("hget", meta_key, "status")
-        local done_at = tonumber(redis.call("hget", meta_key, "done_at"))
-        if status == "Done" and done_at and done_at <= cutoff then
-            local key = redis.call("hget", meta_key, "idempotency_key")
-            if key and redis.call("hget", KEYS[4], key) == id then
-                redis.call("hdel", KEYS[4], key)
-            end
-            local others = redis.call("hget", meta_key, "other_keys")
-            if others then
-                for other in string.gmatch(others, "[^\n]+") do
-                    if redis.call("hget", KEYS[4], other) == id then
-                        redis.call("hdel", KEYS[4], other)
-                    end
-                end
-            end
-            redis.call("hdel", KEYS[2], id)
-            redis.call("del", meta_key)
-            redis.call("srem", KEYS[1], id)
-            swept = swept + 1
-        end
-    end
-end
-return swept
-"#,
-    )
-});
+static SWEEP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/recovery_sweep.lua")));
 
 /// An error that is not Redis' own, in the queue's error type (the job could not be encoded).
 fn other_error(err: impl std::fmt::Display) -> QueueError {
