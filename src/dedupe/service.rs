@@ -62,23 +62,22 @@ where
         ResponseFuture::new(async move {
             // The store keys on the endpoint and the id: Svix sends one id to every endpoint.
             // During a secret rotation a delivery has a key per secret (`Delivery::keys`): the
-            // claim is on the least, the same whatever the order of an instance's secrets, so
-            // two instances configured in either order never both run the handler.
-            let Some((id, key, other_keys)) =
-                request.extensions().get::<Delivery>().map(|delivery| {
-                    let mut keys: Vec<String> = delivery.keys().collect();
-                    keys.sort_unstable();
-                    let key = keys.remove(0);
-                    (delivery.id().to_owned(), key, keys)
-                })
+            // claim is on the first in sorted order, the same whatever the order of an instance's
+            // secrets, so two instances configured in either order never both run the handler.
+            let Some((id, keys)) = request
+                .extensions()
+                .get::<Delivery>()
+                .map(|delivery| (delivery.id().to_owned(), delivery.sorted_keys()))
             else {
                 let rejection = MissingWebhookLayer::dedupe();
                 rejection.log();
                 return Ok(rejection.response().map(ResponseBody::json));
             };
+            // A verified delivery has at least one key: its own.
+            let (key, other_keys) = (&keys[0], &keys[1..]);
             // Processed under another secret's namespace (before the rotation).
             let mut done_before = Ok(false);
-            for other in &other_keys {
+            for other in other_keys {
                 done_before = store.is_done(other).await;
                 if !matches!(done_before, Ok(false)) {
                     break;
@@ -87,15 +86,10 @@ where
             let claimed = match done_before {
                 Ok(true) => {
                     // Known under every key from now on, so still known once that secret goes.
-                    let token = ClaimToken::new();
-                    for key in std::iter::once(&key).chain(&other_keys) {
-                        if let Err(err) = store.complete(key, &token, retention).await {
-                            log_store_error(&id, &err);
-                        }
-                    }
+                    mark_done(&store, &keys, &ClaimToken::new(), retention, &id).await;
                     Ok(Claim::Done)
                 }
-                Ok(false) => store.claim(&key, lease).await,
+                Ok(false) => store.claim(key, lease).await,
                 Err(err) => Err(err),
             };
             let token = match claimed {
@@ -124,7 +118,7 @@ where
             // Releases the claim if the handler panics or this future is dropped mid-way.
             let mut guard = ClaimGuard {
                 store: &store,
-                key: &key,
+                key,
                 token: Some(token),
             };
             let outcome = inner.call(request).await;
@@ -135,17 +129,13 @@ where
             let succeeded = matches!(&outcome, Ok(response) if response.status().is_success());
             metrics::dedupe(if succeeded { "processed" } else { "failed" });
             let recorded = if succeeded {
-                let completed = store.complete(&key, &token, retention).await;
+                let completed = store.complete(key, &token, retention).await;
                 // Marked under the other secrets' namespaces too, so that the mark outlives
                 // whichever secret is removed when the rotation ends.
-                for other in &other_keys {
-                    if let Err(err) = store.complete(other, &token, retention).await {
-                        log_store_error(&id, &err);
-                    }
-                }
+                mark_done(&store, other_keys, &token, retention, &id).await;
                 completed.map(|held| log_lost_claim(&id, held))
             } else {
-                store.release(&key, &token).await
+                store.release(key, &token).await
             };
             if let Err(err) = recorded {
                 // The handler's answer stands: a failed `complete` leaves the id claimable after
@@ -154,6 +144,22 @@ where
             }
             outcome.map(|response| response.map(ResponseBody::inner))
         })
+    }
+}
+
+/// Marks each of `keys` done for `retention` (a delivery's other keys, during a secret rotation).
+/// A failure is logged and leaves that key unmarked: the delivery's own answer stands.
+async fn mark_done<St: DedupeStore>(
+    store: &St,
+    keys: &[String],
+    token: &ClaimToken,
+    retention: Duration,
+    id: &str,
+) {
+    for key in keys {
+        if let Err(err) = store.complete(key, token, retention).await {
+            log_store_error(id, &err);
+        }
     }
 }
 

@@ -121,7 +121,7 @@ pub(crate) async fn enqueue_under<C>(
     connection: &mut C,
     config: &QueueConfig,
     job: &QueuedDelivery,
-    keys: &[&str],
+    keys: &[impl AsRef<str>],
 ) -> Result<Enqueued, QueueError>
 where
     C: ConnectionLike + Send,
@@ -129,9 +129,9 @@ where
     let payload = serde_json::to_vec(job).map_err(other_error)?;
     let mut offer = scripted(&OFFER, config);
     let (key, others) = keys.split_first().ok_or_else(|| other_error("no key"))?;
-    offer.arg(*key).arg(new_task_id()).arg(payload);
+    offer.arg(key.as_ref()).arg(new_task_id()).arg(payload);
     for other in others {
-        offer.arg(*other);
+        offer.arg(other.as_ref());
     }
     let (state, _id): (String, String) = offer.invoke_async(connection).await?;
     Ok(match state.as_str() {

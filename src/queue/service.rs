@@ -130,7 +130,6 @@ where
             let keys: Vec<String> = delivery.keys().collect();
             let enqueued = async {
                 durability.ensure(&mut connection).await?;
-                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                 enqueue_under(&mut connection, &config, &job, &keys).await
             };
             // The connection's timeouts bound each command; this bounds the whole enqueue (now

@@ -163,16 +163,8 @@ impl<DB: SyncDatabase> Inbox<DB> {
         delivery: &Delivery,
         now: i64,
     ) -> Result<Option<bool>, SyncError> {
-        let mut keys: Vec<String> = delivery.keys().collect();
-        if keys.len() == 1 {
-            let fresh = DB::claim(tx, &keys[0], now).await?;
-            return Ok((!fresh).then_some(false));
-        }
-        // One order for every instance, whatever the order of its secrets: two claims of one
-        // delivery never wait on each other's keys.
-        keys.sort_unstable();
         let (mut recorded_before, mut recorded_now) = (false, false);
-        for key in &keys {
+        for key in &delivery.sorted_keys() {
             let fresh = DB::claim(tx, key, now).await?;
             recorded_now |= fresh;
             recorded_before |= !fresh;

@@ -139,6 +139,15 @@ impl Delivery {
                 .map(move |namespace| format!("{namespace}:{}", self.id)),
         )
     }
+
+    /// [`keys`](Self::keys) in one order whatever the order of the verifier's secrets, the order
+    /// the stores claim them in: two instances configured in either order during a rolling
+    /// deploy claim the same first key and never wait on each other's.
+    pub(crate) fn sorted_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.keys().collect();
+        keys.sort_unstable();
+        keys
+    }
 }
 
 #[cfg(test)]
