@@ -28,7 +28,6 @@ fi
 installed=$SECONDS
 
 # One build for every target: the same flags for `build` and each `run`, so no run rebuilds.
-# The fuzz crate's default feature `queue` (for queued_delivery) is on for all of them.
 flags=(-s "$sanitizer")
 echo "== building the fuzz targets (release, sanitizer: $sanitizer)"
 cargo fuzz build "${flags[@]}"

@@ -47,45 +47,15 @@ const _: fn() = || {
     send_sync::<crate::dedupe::Claim>();
     send_sync::<crate::dedupe::ClaimToken>();
     send_sync::<crate::dedupe::StoreError>();
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
-    send_sync::<crate::sync::SyncError>();
     send::<crate::dedupe::ResponseFuture<(), ()>>();
-    #[cfg(feature = "redis")]
-    send_sync::<crate::dedupe::RedisStore>();
 
-    #[cfg(feature = "queue")]
-    {
-        send_sync::<crate::queue::DeliveryQueue>();
-        send_sync::<crate::queue::QueuedDelivery>();
-        send_sync::<crate::queue::ConnectOptions>();
-        send_sync::<crate::queue::QueueError>();
-        send_sync::<crate::queue::Enqueued>();
-        send_sync::<crate::queue::DeadJob>();
-        send_sync::<crate::queue::WorkerHealth>();
-        send_sync::<crate::queue::Worker>();
-        send_sync::<crate::queue::RetryPolicy>();
-        send::<crate::queue::ResponseFuture>();
-    }
-
-    #[cfg(feature = "postgres")]
-    {
-        send_sync::<crate::sync::Inbox<sqlx::Postgres>>();
-        send_sync::<crate::sync::Mirror<sqlx::Postgres>>();
-        send::<crate::sync::InboxTransaction<sqlx::Postgres>>();
-    }
-    #[cfg(feature = "sqlite")]
-    {
-        send_sync::<crate::sync::Inbox<sqlx::Sqlite>>();
-        send_sync::<crate::sync::Mirror<sqlx::Sqlite>>();
-        send::<crate::sync::InboxTransaction<sqlx::Sqlite>>();
-    }
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
-    {
-        send_sync::<crate::sync::SyncError>();
-        send_sync::<crate::sync::Synced>();
-        send_sync::<crate::sync::Change<'static>>();
-        send_sync::<crate::sync::Admission>();
-    }
+    send_sync::<crate::queue::DeliveryQueue<BackendStub>>();
+    send_sync::<crate::queue::QueuedDelivery>();
+    send_sync::<crate::queue::Enqueued>();
+    send_sync::<crate::queue::WorkerHealth>();
+    send_sync::<crate::queue::RetryPolicy>();
+    send_sync::<crate::queue::QueueUnavailable>();
+    send::<crate::queue::ResponseFuture>();
 
     #[cfg(feature = "test-util")]
     {
@@ -94,19 +64,18 @@ const _: fn() = || {
     }
 };
 
-/// The futures of the sync's entry points are `Send`, so an axum handler or a spawned task can
-/// await them on any database.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-fn sync_futures_are_send<DB: crate::sync::SyncDatabase>(
-    mirror: &crate::sync::Mirror<DB>,
-    tx: &mut crate::sync::InboxTransaction<DB>,
-    delivery: &crate::Delivery,
-) {
-    fn send_value<T: Send>(_: T) {}
-    send_value(mirror.apply(delivery, b""));
-    send_value(mirror.inbox().begin(delivery));
-    send_value(mirror.inbox().purge());
-    send_value(crate::sync::Mirror::write(tx, b""));
+/// A queue backend, to name the queue route.
+#[derive(Clone)]
+struct BackendStub;
+
+impl crate::queue::QueueBackend for BackendStub {
+    async fn enqueue(
+        &self,
+        _job: &crate::queue::QueuedDelivery,
+        _keys: &[String],
+    ) -> Result<crate::queue::Enqueued, crate::BoxError> {
+        Ok(crate::queue::Enqueued::Queued)
+    }
 }
 
 /// A `Send` inner service, to name the layer's future.

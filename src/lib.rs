@@ -8,10 +8,8 @@
 //! - [`event`]: the data types of Clerk's events;
 //! - [`layer`]: the service, its bodies, its future and its rejections;
 //! - [`dedupe`]: processing each delivery once;
-//! - `queue` (cargo feature `queue`): verified deliveries handed to a durable Redis queue and its
-//!   workers;
-//! - `sync` (cargo features `postgres`, `sqlite`): deliveries into the app's database, exactly once
-//!   and in order, and a ready mirror of users, organizations and memberships;
+//! - [`queue`]: answer fast, process later: the route that hands verified deliveries to a durable
+//!   queue, and what every queue backend shares;
 //! - `testing` (cargo feature `test-util`): signed requests and sample bodies for your tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -27,12 +25,9 @@ pub mod event;
 mod extract;
 pub mod layer;
 mod metrics;
-#[cfg(feature = "queue")]
 pub mod queue;
 mod response;
 mod secret;
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-pub mod sync;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod verify;
@@ -79,6 +74,27 @@ pub mod __fuzzing {
     pub fn read_value_one_pass(text: &str) -> Option<serde_json::Value> {
         crate::event::json_reader::read_value(text)
     }
+}
+
+/// What the backend packages (clerk-webhooks-redis, clerk-webhooks-sqlx) share with this crate: the
+/// JSON answers, the metrics and the logging switch. Not public API: no semver promise, for the workspace's
+/// packages only.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::response::{error_json, json_response, rejection_response};
+
+    /// The body is not a JSON envelope (`err`, described without the body's values).
+    pub fn invalid_envelope(err: &serde_json::Error) -> crate::EventError {
+        crate::EventError::invalid_envelope(err)
+    }
+
+    /// The metrics the backends record (through this crate's `metrics` feature, which theirs
+    /// turns on), named and described with the rest.
+    pub mod metrics {
+        pub use crate::metrics::{describe, job, sync};
+    }
+    #[cfg(feature = "tracing")]
+    pub use tracing;
 }
 
 /// The boxed error type that request bodies and stores may fail with.

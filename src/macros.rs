@@ -3,15 +3,21 @@
 /// Log through `tracing` (feature `tracing`), or nothing, as axum's `macros.rs` does: a call site
 /// is written once, whatever the features. Without `tracing` the arguments are not evaluated, so a
 /// function that only logs its parameters allows them to be unused in that build.
+///
+/// Exported (hidden) for the backend packages, whose logs follow this crate's `tracing` feature.
 #[cfg(feature = "tracing")]
-macro_rules! log_event {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __log_event {
     ($level:ident, $($arguments:tt)+) => {
-        tracing::$level!($($arguments)+)
+        $crate::__private::tracing::$level!($($arguments)+)
     };
 }
 
 #[cfg(not(feature = "tracing"))]
-macro_rules! log_event {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __log_event {
     ($level:ident, $($arguments:tt)+) => {
         ()
     };
@@ -20,22 +26,22 @@ macro_rules! log_event {
 // Each level is used by some combination of features only.
 #[allow(unused_macros)]
 macro_rules! error {
-    ($($arguments:tt)+) => { log_event!(error, $($arguments)+) };
+    ($($arguments:tt)+) => { $crate::__log_event!(error, $($arguments)+) };
 }
 
 #[allow(unused_macros)]
 macro_rules! warn {
-    ($($arguments:tt)+) => { log_event!(warn, $($arguments)+) };
+    ($($arguments:tt)+) => { $crate::__log_event!(warn, $($arguments)+) };
 }
 
 #[allow(unused_macros)]
 macro_rules! info {
-    ($($arguments:tt)+) => { log_event!(info, $($arguments)+) };
+    ($($arguments:tt)+) => { $crate::__log_event!(info, $($arguments)+) };
 }
 
 #[allow(unused_macros)]
 macro_rules! debug {
-    ($($arguments:tt)+) => { log_event!(debug, $($arguments)+) };
+    ($($arguments:tt)+) => { $crate::__log_event!(debug, $($arguments)+) };
 }
 
 /// `get_ref`, `get_mut` and `into_inner` for a middleware service whose inner service is the field

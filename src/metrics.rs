@@ -1,4 +1,4 @@
-//! What the crate counts, through the [`metrics`](https://docs.rs/metrics) facade (cargo feature
+//! What the crate and its backend packages count, through the [`metrics`](https://docs.rs/metrics) facade (cargo feature
 //! `metrics`). Without the feature every function here is empty and compiles away.
 //!
 //! Labels have bounded cardinality: a stable error code, an outcome word, or a known event type
@@ -17,13 +17,10 @@ pub(crate) const VERIFY_SECONDS: &str = "clerk_webhooks_verify_parse_seconds";
 /// What `DedupeLayer` did with each verified delivery, by outcome.
 pub(crate) const DEDUPE: &str = "clerk_webhooks_dedupe_total";
 /// What `DeliveryQueue` did with each verified delivery, by outcome.
-#[cfg(feature = "queue")]
 pub(crate) const QUEUE: &str = "clerk_webhooks_queue_total";
-/// How each job a `queue::Worker` ran ended, by outcome.
-#[cfg(feature = "queue")]
+/// How each job a queue worker (clerk-webhooks-redis's `Worker`) ran ended, by outcome.
 pub(crate) const JOBS: &str = "clerk_webhooks_queue_jobs_total";
-/// What `sync::Mirror::apply` did with each verified delivery, by outcome.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+/// What the mirror (clerk-webhooks-sqlx's `Mirror::apply`) did with each verified delivery, by outcome.
 pub(crate) const SYNC: &str = "clerk_webhooks_sync_total";
 /// 1 while the layer has refused, for one code, at least 10 requests with Svix headers in a row
 /// over at least 5 minutes, none accepted since (label `code`): Clerk's deliveries or forged ones.
@@ -67,18 +64,17 @@ mod record {
         metrics::counter!(super::DEDUPE, "outcome" => outcome).increment(1);
     }
 
-    #[cfg(feature = "queue")]
     pub(crate) fn queue(outcome: &'static str) {
         metrics::counter!(super::QUEUE, "outcome" => outcome).increment(1);
     }
 
-    #[cfg(feature = "queue")]
-    pub(crate) fn job(outcome: &'static str) {
+    /// Counts a job a queue worker ran, by how it ended.
+    pub fn job(outcome: &'static str) {
         metrics::counter!(super::JOBS, "outcome" => outcome).increment(1);
     }
 
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
-    pub(crate) fn sync(outcome: &'static str) {
+    /// Counts a delivery the mirror handled, by outcome.
+    pub fn sync(outcome: &'static str) {
         metrics::counter!(super::SYNC, "outcome" => outcome).increment(1);
     }
 
@@ -93,7 +89,7 @@ mod record {
     /// Gives every metric of the crate its unit and description (Prometheus' `# HELP`), in the
     /// recorder installed now. Called when a layer, a queue, a worker or a mirror is built:
     /// describing again is harmless.
-    pub(crate) fn describe() {
+    pub fn describe() {
         use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
         describe_counter!(
             super::ACCEPTED,
@@ -120,7 +116,6 @@ mod record {
             Unit::Count,
             "What DedupeLayer did with each verified Clerk delivery, by outcome."
         );
-        #[cfg(feature = "queue")]
         {
             describe_counter!(
                 super::QUEUE,
@@ -133,7 +128,6 @@ mod record {
                 "How each Clerk delivery job a queue worker ran ended, by outcome."
             );
         }
-        #[cfg(any(feature = "postgres", feature = "sqlite"))]
         describe_counter!(
             super::SYNC,
             Unit::Count,
@@ -163,18 +157,18 @@ mod record {
     pub(crate) fn received(_body_bytes: usize, _took: Duration) {}
     pub(crate) fn refused(_code: &'static str) {}
     pub(crate) fn dedupe(_outcome: &'static str) {}
-    #[cfg(feature = "queue")]
     pub(crate) fn queue(_outcome: &'static str) {}
-    #[cfg(feature = "queue")]
-    pub(crate) fn job(_outcome: &'static str) {}
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
-    pub(crate) fn sync(_outcome: &'static str) {}
+    /// Counts a job a queue worker ran (nothing without the feature).
+    pub fn job(_outcome: &'static str) {}
+    /// Counts a delivery the mirror handled (nothing without the feature).
+    pub fn sync(_outcome: &'static str) {}
     pub(crate) fn refused_in_a_row(_code: &'static str, _on: bool) {}
     pub(crate) fn unknown_signer(_on: bool) {}
-    pub(crate) fn describe() {}
+    /// Describes the metrics (nothing without the feature).
+    pub fn describe() {}
 }
 
-pub(crate) use record::*;
+pub use record::*;
 
 /// The start of a measurement, only when something will read it.
 #[cfg(feature = "metrics")]

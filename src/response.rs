@@ -7,12 +7,12 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode};
 
 /// `{"error": code, "message": message}`, escaped as JSON.
-pub(crate) fn error_json(code: &str, message: &str) -> String {
+pub fn error_json(code: &str, message: &str) -> String {
     serde_json::json!({ "error": code, "message": message }).to_string()
 }
 
 /// A response with `status`, `content-type: application/json` and `body`.
-pub(crate) fn json_response<B>(status: StatusCode, body: B) -> Response<B> {
+pub fn json_response<B>(status: StatusCode, body: B) -> Response<B> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     response
@@ -22,7 +22,7 @@ pub(crate) fn json_response<B>(status: StatusCode, body: B) -> Response<B> {
 }
 
 /// A rejection's answer: `status`, JSON `body`, and `Retry-After` when the sender should wait.
-pub(crate) fn rejection_response(
+pub fn rejection_response(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: String,

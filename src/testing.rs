@@ -175,7 +175,6 @@ pub fn delivery(id: &str, timestamp: i64) -> Delivery {
 /// let job = queued_delivery("msg_1", body);
 /// assert!(greet(&job).unwrap().starts_with("welcome user_"));
 /// ```
-#[cfg(feature = "queue")]
 pub fn queued_delivery(id: &str, body: &str) -> crate::queue::QueuedDelivery {
     crate::queue::QueuedDelivery {
         id: id.to_owned(),

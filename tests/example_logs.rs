@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-#[path = "common/examples.rs"]
-mod examples;
+mod common;
+use common::examples;
 use examples::{example, Running};
 
 /// How long a line may take to appear before the test gives up (a guard, never a wait).

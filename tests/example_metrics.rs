@@ -2,8 +2,8 @@
 //! refused, duplicate), the counts are what happened.
 #![cfg(feature = "metrics")]
 
-#[path = "common/examples.rs"]
-mod examples;
+mod common;
+use common::examples;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::text::printable;
-use clerk_webhooks::queue::{
+use clerk_webhooks_redis::queue::{
     dead_jobs, requeue_all_dead, requeue_dead, sweep_done, ConnectOptions, DEFAULT_DONE_RETENTION,
     QUEUE_ENV_VAR,
 };
@@ -51,7 +51,7 @@ pub(crate) struct Target {
     /// The queue's Redis. Default: the REDIS_URL environment variable.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
-    /// The queue's name: the one your app gives `DeliveryQueue::connect` and `Worker::connect`.
+    /// The queue's name: the one your app gives `RedisQueue::connect` and `Worker::connect`.
     /// Default: the CLERK_WEBHOOK_QUEUE environment variable (as the queue_worker example reads
     /// it).
     #[arg(long, visible_alias = "endpoint", value_name = "NAME")]
@@ -70,7 +70,7 @@ impl Target {
             .ok_or_else(|| {
                 format!(
                     "which queue? pass --queue NAME (the name your app gives \
-                     DeliveryQueue::connect and Worker::connect) or set {QUEUE_ENV_VAR}"
+                     RedisQueue::connect and Worker::connect) or set {QUEUE_ENV_VAR}"
                 )
             })
     }

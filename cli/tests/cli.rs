@@ -1,8 +1,6 @@
 //! The `clerk-webhooks` command-line tool, run as a user runs it, against a loopback server.
 
-/// The library's throwaway redis-server, shared with its own tests.
-#[path = "../../tests/common/redis_server.rs"]
-mod redis_server;
+use clerk_webhooks_test_support::redis_server;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -381,7 +379,8 @@ async fn finish_job(
     status: &str,
     done_at: u64,
 ) -> String {
-    use clerk_webhooks::queue::{enqueue, queue_config, Enqueued, QueuedDelivery};
+    use clerk_webhooks::queue::{Enqueued, QueuedDelivery};
+    use clerk_webhooks_redis::queue::{enqueue, queue_config};
     use redis::AsyncCommands;
     let config = queue_config(endpoint);
     let job: QueuedDelivery = serde_json::from_value(serde_json::json!({
@@ -499,7 +498,7 @@ fn queue_lists_requeues_and_sweeps_jobs() {
     assert!(text.contains("requeued 1 dead job(s)"), "{text}");
     let output = queue(&[&["dead"][..], &target].concat());
     assert!(stdout(&output).contains("0 dead job(s)"));
-    let config = clerk_webhooks::queue::queue_config(endpoint);
+    let config = clerk_webhooks_redis::queue::queue_config(endpoint);
     let active: Vec<String> = runtime.block_on(async {
         connection
             .lrange(config.active_jobs_list(), 0, -1)

@@ -69,9 +69,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(url) => app
             .route(
                 "/queued",
-                axum::routing::post_service(
-                    clerk_webhooks::queue::DeliveryQueue::connect(&url, "load").await?,
-                )
+                axum::routing::post_service(clerk_webhooks::queue::DeliveryQueue::new(
+                    clerk_webhooks_redis::queue::RedisQueue::connect(&url, "load").await?,
+                ))
                 .route_layer(ClerkWebhookLayer::from_env()?.verify_only()),
             )
             .route(

@@ -1,4 +1,4 @@
-//! The queue job's byte-exact round trip (`clerk_webhooks::queue::QueuedDelivery`, feature `queue`):
+//! The queue job's byte-exact round trip (`clerk_webhooks::queue::QueuedDelivery`):
 //! whatever UTF-8 id, body and endpoint and whatever `i64` timestamp a job holds, serializing it
 //! and reading it back gives the same job, with the body byte for byte. apalis-redis stores jobs
 //! with serde_json (`JsonCodec<Vec<u8>>` for the queue, `JsonCodec<Value>` where it persists), so
@@ -11,8 +11,6 @@
 //!   keeps compiling when fields are added with `#[serde(default)]`; a key the struct does not
 //!   have (`endpoint` before it existed) is ignored.
 //! - odd: the rest is any JSON text read as a job; whatever reads survives the same round trips.
-//!
-//! Needs the fuzz crate's feature `queue` (on by default).
 #![no_main]
 
 use clerk_webhooks::parse_event;

@@ -6,7 +6,8 @@
 //! handler succeeded. Only verified ids reach the store, so forged ids cannot fill or poison it.
 //!
 //! - [`MemoryStore`]: one process; bounded memory.
-//! - `RedisStore` (cargo feature `redis`): many instances behind a load balancer, sharing one Redis.
+//! - `RedisStore` ([clerk-webhooks-redis](https://docs.rs/clerk-webhooks-redis)): many instances
+//!   behind a load balancer, sharing one Redis.
 //!
 //! Svix sends the same `svix-id` to every endpoint subscribed to a message. The layer therefore
 //! keys on the endpoint as well as the id ([`Delivery::key`](crate::Delivery::key)): two
@@ -16,8 +17,6 @@
 mod future;
 mod layer;
 mod memory;
-#[cfg(feature = "redis")]
-mod redis_store;
 mod rejection;
 mod service;
 mod store;
@@ -25,7 +24,5 @@ mod store;
 pub use self::future::ResponseFuture;
 pub use self::layer::{DedupeLayer, DEFAULT_LEASE, DEFAULT_RETENTION};
 pub use self::memory::{MemoryStore, DEFAULT_MAX_ENTRIES};
-#[cfg(feature = "redis")]
-pub use self::redis_store::{RedisStore, DEFAULT_KEY_PREFIX};
 pub use self::service::Dedupe;
 pub use self::store::{Claim, ClaimToken, DedupeStore, StoreError};

@@ -108,7 +108,6 @@ pub struct MissingWebhookLayer {
 enum NeededBy {
     Extractor(&'static str),
     Dedupe,
-    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
     Queue,
 }
 
@@ -147,7 +146,6 @@ impl MissingWebhookLayer {
     }
 
     /// The queue's route found no verified delivery to store.
-    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
     pub(crate) fn queue() -> Self {
         Self {
             needed_by: NeededBy::Queue,

@@ -4,26 +4,21 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Whether a [`Worker`](super::Worker) is alive: its last heartbeat, how often it lost Redis,
-/// its last error, and the jobs it finished after another worker had taken them over.
+/// Whether a queue worker (clerk-webhooks-redis's `Worker`, whose `health()` hands it out) is
+/// alive: its last heartbeat, how often it lost its store, its last error, and the jobs it
+/// finished after another worker had taken them over.
 ///
 /// Cheap to clone; every clone sees the same worker. Serve it from a health endpoint:
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
-/// use clerk_webhooks::queue::{Worker, WorkerHealth};
+/// use clerk_webhooks::queue::WorkerHealth;
 ///
 /// fn healthy(worker: &WorkerHealth) -> bool {
 ///     // With the default lease the worker beats every second: ten missed beats mean trouble.
 ///     worker.beat_within(Duration::from_secs(10))
 /// }
-///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let worker = Worker::connect("redis://127.0.0.1:6379/", "myapp-production").await?;
-/// let health = worker.health();
-/// // ... serve `healthy(&health)` on /healthz, then `worker.run(...)`.
-/// # let _ = healthy(&health);
-/// # Ok(()) }
+/// # assert!(!healthy(&WorkerHealth::default()));
 /// ```
 #[derive(Clone, Default)]
 pub struct WorkerHealth {
@@ -39,14 +34,14 @@ struct State {
 }
 
 impl WorkerHealth {
-    /// Whether the worker has reached Redis within `age` (a heartbeat, or its registration).
+    /// Whether the worker has reached its store within `age` (a heartbeat, or its registration).
     pub fn beat_within(&self, age: Duration) -> bool {
         self.lock()
             .last_beat
             .is_some_and(|beat| beat.elapsed() <= age)
     }
 
-    /// How often the worker lost Redis (an outage counts once, however long).
+    /// How often the worker lost its store (an outage counts once, however long).
     pub fn outages(&self) -> u64 {
         self.lock().outages
     }
@@ -57,22 +52,25 @@ impl WorkerHealth {
         self.lock().lost_leases
     }
 
-    /// Why the worker last lost Redis, if it ever did.
+    /// Why the worker last lost its store, if it ever did.
     pub fn last_error(&self) -> Option<String> {
         self.lock().last_error.clone()
     }
 
-    pub(super) fn beat(&self) {
+    /// For a backend's worker: it is alive now (each heartbeat that reached its store).
+    pub fn beat(&self) {
         self.lock().last_beat = Some(Instant::now());
     }
 
-    pub(super) fn outage(&self, error: String) {
+    /// For a backend's worker: it lost its store, for `error`.
+    pub fn outage(&self, error: String) {
         let mut state = self.lock();
         state.outages += 1;
         state.last_error = Some(error);
     }
 
-    pub(super) fn lost_lease(&self) {
+    /// For a backend's worker: it finished a job that another worker had taken over.
+    pub fn lost_lease(&self) {
         self.lock().lost_leases += 1;
     }
 

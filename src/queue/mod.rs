@@ -1,88 +1,57 @@
-//! Answer fast, process later (cargo feature `queue`): verified deliveries handed to a durable
-//! queue in Redis, answered 2xx only once the job is stored, and workers that run each job once on
-//! any number of replicas.
+//! Answer fast, process later: what every durable queue of verified deliveries shares, whatever
+//! keeps the jobs.
 //!
 //! Clerk's guides say it for every real app: verify, answer at once, and do the slow work (database
 //! sync, emails, third-party calls) in a background job, because a slow answer times out and Svix
-//! retries it. [`DeliveryQueue`] is the route's service behind [`ClerkWebhookLayer`](crate::ClerkWebhookLayer):
+//! retries it. [`DeliveryQueue`] is the route's service behind
+//! [`ClerkWebhookLayer`](crate::ClerkWebhookLayer): it stores each verified delivery as a
+//! [`QueuedDelivery`] job in a [`QueueBackend`] and answers only once the job is stored. The
+//! backends live in packages of their own, one per dependency stack:
+//! [clerk-webhooks-redis](https://docs.rs/clerk-webhooks-redis) keeps the jobs in Redis
+//! (apalis-redis' layout) and runs them with its `Worker`.
 //!
 //! ```no_run
 //! use axum::{routing::post_service, Router};
-//! use clerk_webhooks::queue::DeliveryQueue;
+//! use clerk_webhooks::queue::{DeliveryQueue, QueueBackend};
 //! use clerk_webhooks::ClerkWebhookLayer;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn run(backend: impl QueueBackend) -> Result<(), Box<dyn std::error::Error>> {
 //! let layer = ClerkWebhookLayer::from_env()?.verify_only();
-//! // One queue per endpoint, with a stable name its workers use too.
-//! let queue = DeliveryQueue::connect("redis://127.0.0.1:6379/", "myapp-production").await?;
-//! let app: Router = Router::new().route("/webhooks/clerk", post_service(queue).route_layer(layer));
+//! // `backend`: `clerk_webhooks_redis::RedisQueue::connect(url, "myapp-production").await?`
+//! let app: Router = Router::new()
+//!     .route("/webhooks/clerk", post_service(DeliveryQueue::new(backend)).route_layer(layer));
 //! # Ok(()) }
 //! ```
 //!
-//! A [`Worker`] runs your handler on each [`QueuedDelivery`] (see the `queue_worker` example), which
-//! gets the typed event from [`QueuedDelivery::event`]; its docs say what runs once and what at
-//! least once.
-//!
+//! What every backend promises, and this module's types carry:
 //! - **Nothing is lost**: the job holds the `svix-id`, the timestamp and the verified body as sent,
 //!   so a field Clerk adds after this version reaches the worker; a `ClerkEvent` would keep only
 //!   what the model knows.
-//! - **Durable before 2xx**: the answer is `200` only once Redis has the job; if Redis cannot take
-//!   it the answer is `503 queue_unavailable` with `Retry-After`, and Svix delivers again later.
+//! - **Durable before 2xx**: the answer is `200` only once the backend has the job; if it cannot
+//!   take it the answer is `503 queue_unavailable` with `Retry-After`, and Svix delivers again
+//!   later.
 //! - **One job per delivery**: the delivery's [`key`](crate::Delivery::key) (endpoint and `svix-id`)
 //!   names its job for as long as the job exists, so a Svix retry, a dashboard replay or the same
-//!   delivery reaching two instances adds no second job.
-//! - **One queue per endpoint**: each endpoint's jobs go to a queue of the name the route and its
-//!   workers are given, so two apps or environments sharing one Redis neither drop nor run each
-//!   other's deliveries. Choose a stable name: the secret's fingerprint
-//!   ([`Verifier::endpoint`](crate::Verifier::endpoint)) changes when the first secret does.
-
+//!   delivery reaching two instances adds no second job; the answer says which ([`Enqueued`]).
+//! - **Retries on a schedule**: a worker retries a failed job on a [`RetryPolicy`] (about 30 hours
+//!   by default, as Svix's own), and an [`Abort`] ends it at once; [`WorkerHealth`] tells a health
+//!   endpoint whether the worker is alive.
 //!
-//! The module, in the order a delivery goes through it: [`ConnectOptions`] (how the route and the
-//! workers reach Redis, and the durability check), [`DeliveryQueue`] (the route's service),
-//! [`QueuedDelivery`] (the job), [`Worker`] (runs it, with a [`RetryPolicy`]), and the recovery
-//! functions for operators ([`dead_jobs`], [`requeue_dead`], [`sweep_done`]).
+//! The module, in the order a delivery goes through it: [`DeliveryQueue`] (the route's service),
+//! [`QueueBackend`] (where it stores the job, and what it answers: [`Enqueued`]),
+//! [`QueuedDelivery`] (the job), [`RetryPolicy`] and [`Abort`] (how a worker retries it), and
+//! [`WorkerHealth`].
 
-mod connection;
+mod backend;
 mod health;
 mod job;
-mod lease;
-mod recovery;
 mod rejection;
 mod retry;
 mod service;
-mod worker;
 
-use std::time::Duration;
-
-pub use self::connection::{queue_config, ConnectOptions, QueueError};
+pub use self::backend::{Enqueued, QueueBackend};
 pub use self::health::WorkerHealth;
 pub use self::job::QueuedDelivery;
-pub use self::recovery::{
-    dead_jobs, enqueue, requeue_all_dead, requeue_dead, sweep_done, DeadJob, Enqueued,
-    DEFAULT_DONE_RETENTION,
-};
+pub use self::rejection::QueueUnavailable;
 pub use self::retry::{Abort, InvalidRetryPolicy, RetryPolicy, DEFAULT_RETRIES};
 pub use self::service::{DeliveryQueue, ResponseFuture};
-pub use self::worker::{Worker, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SHUTDOWN_GRACE};
-
-/// How long apalis-redis' own idempotency key of a delivery lives, for tools that read apalis-redis'
-/// layout: the window in which [`DedupeLayer`](crate::dedupe::DedupeLayer) remembers a processed
-/// id ([`DEFAULT_RETENTION`](crate::dedupe::DEFAULT_RETENTION), 3 days). The queue itself keeps a
-/// second job out for as long as the delivery's job exists (until [`sweep_done`]).
-pub const DEFAULT_IDEMPOTENCY_TTL: Duration = crate::dedupe::DEFAULT_RETENTION;
-
-/// The environment variable that names an app's queue by convention: the `queue_worker` example
-/// reads it, and so does `clerk-webhooks queue` when no `--queue` is given, so the tool looks in
-/// the queue the app uses.
-pub const QUEUE_ENV_VAR: &str = "CLERK_WEBHOOK_QUEUE";
-
-/// The start of every queue's name: an endpoint's queue is `clerk-webhooks:{endpoint}`.
-pub const QUEUE_PREFIX: &str = "clerk-webhooks";
-
-/// A random number from the standard library's per-process random keys (task ids, worker names,
-/// retry spread): nothing here needs more than that they differ.
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    use std::time::{Instant, SystemTime};
-    RandomState::new().hash_one((SystemTime::now(), Instant::now()))
-}

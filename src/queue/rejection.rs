@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-/// How long Svix is asked to wait when Redis could not take the job.
+/// How long Svix is asked to wait when the backend could not take the job.
 const QUEUE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(5);
 
-/// Redis could not take the job in time: `503 Service Unavailable`, code `queue_unavailable`,
+/// The queue backend could not take the job in time: `503 Service Unavailable`, code `queue_unavailable`,
 /// with `Retry-After`; Svix delivers again later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the delivery could not be stored for processing; retry later")]
-pub(crate) struct QueueUnavailable;
+pub struct QueueUnavailable;
 
 define_rejection!(
     QueueUnavailable,

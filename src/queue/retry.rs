@@ -3,10 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
-/// How a [`Worker`](super::Worker) retries a job whose handler failed: `retries` more runs after
+/// How a queue worker (clerk-webhooks-redis's `Worker`) retries a job whose handler failed: `retries` more runs after
 /// the first, the first retry after about `first`, each pause doubling up to `max`, with up to
 /// half again of random spread so that a backlog does not come back all at once. After the last
-/// retry fails the job is dead ([`dead_jobs`](super::dead_jobs) lists it); the limit you set is
+/// retry fails the job is dead (its backend lists it, to re-queue); the limit you set is
 /// the limit that applies.
 ///
 /// The default, [`DEFAULT_RETRIES`] retries from 30 seconds to 2 hours, spans about 30 hours, in
@@ -61,7 +61,7 @@ impl RetryPolicy {
     /// After attempt `attempt` (1 for the first run) failed: the pause before the next run, or
     /// `None` when it was the last. `spread` is a random number; it stretches the pause by up to
     /// half.
-    pub(crate) fn after_failure(&self, attempt: u32, spread: u64) -> Option<Duration> {
+    pub fn after_failure(&self, attempt: u32, spread: u64) -> Option<Duration> {
         if attempt > self.retries {
             return None;
         }
@@ -159,7 +159,7 @@ mod tests {
 
 /// A handler's failure that no retry can fix (a delivery the app can never process until its code
 /// changes): the job is dead at once, with status `Killed`, kept for an operator to re-queue
-/// ([`requeue_dead`](super::requeue_dead)) once the fix is deployed.
+/// (clerk-webhooks-redis's `requeue_dead`, or the tool's `queue requeue`) once the fix is deployed.
 ///
 /// ```
 /// use clerk_webhooks::queue::{Abort, QueuedDelivery};

@@ -81,7 +81,6 @@ impl Delivery {
     }
 
     /// A delivery to the endpoint named `endpoint` (a job's, which records only that).
-    #[cfg(any(feature = "queue", feature = "test-util"))]
     pub(crate) fn named(id: &str, timestamp: i64, endpoint: &str) -> Self {
         Self::new(id, timestamp, &Arc::new(Namespaces::named(endpoint)))
     }
@@ -141,9 +140,9 @@ impl Delivery {
     }
 
     /// [`keys`](Self::keys) in one order whatever the order of the verifier's secrets, the order
-    /// the stores claim them in: two instances configured in either order during a rolling
+    /// a store claims them in (the de-duplication stores, the sync's inbox): two instances configured in either order during a rolling
     /// deploy claim the same first key and never wait on each other's.
-    pub(crate) fn sorted_keys(&self) -> Vec<String> {
+    pub fn sorted_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.keys().collect();
         keys.sort_unstable();
         keys

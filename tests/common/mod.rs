@@ -1,84 +1,15 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Helpers shared by the integration tests: the workspace's own (`clerk-webhooks-test-support`:
+//! the secret and clock, signed requests, real servers) and this package's examples.
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use clerk_webhooks_test_support::*;
 
-use clerk_webhooks::testing::SignedRequest;
-use clerk_webhooks::{SigningSecret, Verifier};
-use http::{HeaderMap, Request};
+/// This package's examples, built and run as a user runs them.
+pub mod examples {
+    pub use clerk_webhooks_test_support::Running;
 
-pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-/// A second valid secret, for rotation and wrong-secret cases.
-pub const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-/// The fixed "now" of the tests' injected clock.
-pub const NOW: i64 = 1_716_883_200;
-
-pub fn verifier() -> Verifier {
-    Verifier::new(SigningSecret::new(SECRET).unwrap()).with_clock(|| at(NOW))
-}
-
-/// The instant `secs` seconds from the Unix epoch (before it when negative).
-pub fn at(secs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
-}
-
-pub fn user_created(user_id: &str) -> String {
-    format!(
-        r#"{{"type":"user.created","object":"event","timestamp":1716883200000,"instance_id":"ins_1",
-            "event_attributes":{{"http_request":{{"client_ip":"203.0.113.7","user_agent":"Svix"}}}},
-            "data":{{"id":"{user_id}","object":"user","first_name":"Zoë","primary_email_address_id":"idn_1",
-            "email_addresses":[{{"id":"idn_1","email_address":"zoe@example.com"}}]}}}}"#
-    )
-}
-
-/// The headers of a delivery signed by the test kit, as `id` at `timestamp`.
-pub fn signed_headers(id: &str, timestamp: i64, body: &[u8]) -> HeaderMap {
-    SignedRequest::new(body.to_vec())
-        .with_id(id)
-        .with_timestamp(timestamp)
-        .headers(&verifier())
-}
-
-/// A POST to `uri` with `body`, signed as `id` at `timestamp`.
-pub fn signed_request<B>(uri: &str, id: &str, timestamp: i64, raw: &[u8], body: B) -> Request<B> {
-    let mut request = Request::post(uri).body(body).unwrap();
-    request
-        .headers_mut()
-        .extend(signed_headers(id, timestamp, raw));
-    request
-}
-
-/// A well-formed `v1` signature that no secret made.
-pub const FORGED_SIGNATURE: &str = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
-/// A POST to `uri` with well-formed, current headers (the tests' `NOW`) and a forged signature.
-pub fn forged_request<B>(uri: &str, id: &str, body: B) -> Request<B> {
-    let mut request = Request::post(uri).body(body).unwrap();
-    let headers = request.headers_mut();
-    headers.insert("svix-id", id.parse().unwrap());
-    headers.insert("svix-timestamp", NOW.to_string().parse().unwrap());
-    headers.insert("svix-signature", FORGED_SIGNATURE.parse().unwrap());
-    request
-}
-
-/// A body that hands out its chunks, each ready at once, with no announced length (as a chunked
-/// request does): it never makes the layer wait.
-pub struct ReadyChunks(pub Vec<bytes::Bytes>);
-
-impl http_body::Body for ReadyChunks {
-    type Data = bytes::Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
-        std::task::Poll::Ready(
-            (!self.0.is_empty()).then(|| Ok(http_body::Frame::data(self.0.remove(0)))),
-        )
+    /// Builds this package's example `name` with `features` and returns its executable.
+    pub fn example(name: &str, features: &[&str]) -> std::path::PathBuf {
+        clerk_webhooks_test_support::example(env!("CARGO_MANIFEST_DIR"), name, features)
     }
 }
