@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Answer fast, process later, measured on loopback: wrk drives the release `load_server` example
-# (feature `queue`) with signed user.created deliveries, each with its own svix-id, on
+# (the comparisons member's feature `queue`) with signed user.created deliveries, each with its own svix-id, on
 #   /queued: verified, stored in a real redis-server for a worker (DeliveryQueue), answered at once;
 #   /inline: verified, then the slow work (simulated: 20 ms) before the answer;
 # and reports throughput and latency percentiles. Needs wrk and redis-server.

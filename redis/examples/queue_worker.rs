@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! CLERK_WEBHOOK_SIGNING_SECRET=whsec_... REDIS_URL=redis://127.0.0.1:6379/ \
-//!     cargo run --example queue_worker --features queue
+//!     cargo run -p clerk-webhooks-redis --example queue_worker
 //! cargo run -p clerk-webhooks-cli -- send --url http://127.0.0.1:3000/webhooks/clerk --type user.created
 //! ```
 //!

@@ -1,5 +1,6 @@
-//! Redis for [clerk-webhooks](https://docs.rs/clerk-webhooks): many instances of an app sharing one
-//! Redis.
+#![doc = include_str!("../README.md")]
+//!
+//! # Where things are
 //!
 //! - [`RedisStore`]: the [`DedupeStore`](clerk_webhooks::dedupe::DedupeStore) of
 //!   [`DedupeLayer`](clerk_webhooks::dedupe::DedupeLayer) across instances: each delivery is
@@ -9,9 +10,6 @@
 //!   [`DeliveryQueue`](clerk_webhooks::queue::DeliveryQueue), in apalis-redis' key layout, and
 //!   [`Worker`](queue::Worker) runs each job once on any number of replicas, through Redis
 //!   restarts, with retries and recovery.
-//!
-//! Redis must keep what it acknowledges: the queue checks at connect that Redis writes an
-//! append-only file, and refuses a Redis that would lose jobs on a restart.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

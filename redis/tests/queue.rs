@@ -1268,7 +1268,7 @@ async fn five_processes_of_the_example_worker_process_each_delivery_once() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let executable = examples::example("queue_worker", &["--features", "queue"]);
+    let executable = examples::example("queue_worker", &[]);
     let dir = std::env::temp_dir().join(format!("clerk-webhooks-replicas-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let server = RedisServer::start_durable_on(free_port(), &dir);

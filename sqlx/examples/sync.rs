@@ -5,7 +5,7 @@
 //! mirror ends as if each event had arrived once, in order. No server or account needed:
 //!
 //! ```text
-//! cargo run --example sync --features sqlite
+//! cargo run -p clerk-webhooks-sqlx --example sync --features sqlite,axum
 //! ```
 
 use axum::extract::State;

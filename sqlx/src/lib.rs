@@ -1,6 +1,6 @@
-//! Syncing Clerk into the app's database (PostgreSQL with feature `postgres`, SQLite with feature
-//! `sqlite`, on sqlx 0.9 and the app's own pool), correct under retries, duplicates, reordering and
-//! crashes: the database side of [clerk-webhooks](https://docs.rs/clerk-webhooks).
+#![doc = include_str!("../README.md")]
+//!
+//! # Where things are
 //!
 //! Three pieces, each usable alone:
 //! - the [`Inbox`]: each delivery's id is recorded in the same transaction as the handler's

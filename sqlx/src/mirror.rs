@@ -70,19 +70,17 @@ impl<DB: SyncDatabase> Mirror<DB> {
 
     /// Applies one verified delivery (`body` exactly as Clerk sent it) to the mirror, exactly once.
     ///
-    /// A queue worker (feature `queue`) applies its job the same way: the job is the delivery.
+    /// A queue worker (clerk-webhooks-redis's `Worker`) applies its job the same way: the job is
+    /// the delivery.
     ///
     /// ```
-    /// # #[cfg(feature = "queue")]
-    /// # mod doc {
     /// use clerk_webhooks::queue::QueuedDelivery;
     /// use clerk_webhooks_sqlx::{Mirror, SyncDatabase, SyncError, Synced};
     ///
-    /// /// A `queue::Worker` handler's work: an error fails the job, and the worker retries it.
+    /// /// A queue worker's handler: an error fails the job, and the worker retries it.
     /// async fn sync_job<DB: SyncDatabase>(job: QueuedDelivery, mirror: &Mirror<DB>) -> Result<Synced, SyncError> {
     ///     mirror.apply(&job.delivery(), job.body.as_bytes()).await
     /// }
-    /// # }
     /// ```
     ///
     /// A delivery that no retry can apply (see [`SyncError::is_permanent`]: a value the database

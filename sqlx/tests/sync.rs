@@ -766,9 +766,10 @@ async fn a_killed_database_keeps_acknowledged_deliveries_only() {
 /// The `sync` example, as a user runs it: shuffled and repeated deliveries end in the newest state.
 #[test]
 fn the_sync_example_converges() {
-    let output = std::process::Command::new(examples::example("sync", &["--features", "sqlite"]))
-        .output()
-        .unwrap();
+    let output =
+        std::process::Command::new(examples::example("sync", &["--features", "sqlite,axum"]))
+            .output()
+            .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

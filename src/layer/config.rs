@@ -65,7 +65,6 @@ impl MinBodyRate {
 
     /// How long after `start` a body that has sent `received` bytes may take to send more:
     /// `grace + received / bytes_per_sec` (saturating: a huge allowance is no deadline).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn allowance(&self, received: usize) -> Duration {
         let nanos = received as u128 * 1_000_000_000 / u128::from(self.bytes_per_sec.get());
         let earned = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));

@@ -177,12 +177,15 @@ where
 enum Deadline {
     /// The body has not made the layer wait yet.
     Unarmed,
-    /// Kept by tokio's timer; boxed, so that only a body that makes the layer wait pays for it.
+    /// Kept by tokio's timer, which wakes the layer when it passes, so a body that stops sending
+    /// is refused too; boxed, so that only a body that makes the layer wait pays for it.
     #[cfg(feature = "tokio")]
     Armed(Pin<Box<Timer>>),
-    /// No deadline: no tokio runtime to keep one.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    Off,
+    /// No timer to wake the layer (no `tokio` feature, no tokio runtime, or a runtime without its
+    /// timer): the deadline, counted from this instant, is checked each time the body sends more
+    /// and makes the layer wait again, so a body that trickles is refused and one that stops
+    /// sending is left to the server's own timeouts.
+    Clock(std::time::Instant),
 }
 
 #[cfg(feature = "tokio")]
@@ -225,9 +228,10 @@ fn arm_timer(no_timer: &std::sync::atomic::AtomicBool) -> Option<Timer> {
 
 impl Deadline {
     /// Whether the body, which has sent `received` bytes and makes the layer wait again, is past
-    /// its deadline; if not, `cx` is woken when it passes. Arms the deadline the first time,
-    /// unless the runtime turned out to have no timer (`no_timer`).
-    #[cfg(feature = "tokio")]
+    /// its deadline; if not, and a timer keeps it, `cx` is woken when it passes. Arms the deadline
+    /// the first time, on tokio's timer when there is one (`no_timer`: the runtime turned out to
+    /// have none).
+    #[cfg_attr(not(feature = "tokio"), allow(unused_variables))]
     fn passed(
         &mut self,
         rate: &MinBodyRate,
@@ -236,37 +240,60 @@ impl Deadline {
         cx: &mut Context<'_>,
     ) -> bool {
         if let Self::Unarmed = self {
-            // Outside a tokio runtime there is no timer to keep it (and arming one would panic).
-            *self = match tokio::runtime::Handle::try_current() {
-                Ok(_) => match arm_timer(no_timer) {
-                    Some(timer) => Self::Armed(Box::pin(timer)),
-                    None => Self::Off,
-                },
-                Err(_) => Self::Off,
-            };
+            *self = Self::arm(no_timer);
         }
-        let Self::Armed(timer) = self else {
-            return false;
-        };
-        let mut timer = timer.as_mut().project();
-        let Some(due) = timer.start.checked_add(rate.allowance(received)) else {
-            return false; // Beyond the clock's range: no deadline.
-        };
-        if timer.sleep.deadline() != due {
-            timer.sleep.as_mut().reset(due);
+        match self {
+            Self::Unarmed => false,
+            #[cfg(feature = "tokio")]
+            Self::Armed(timer) => {
+                let mut timer = timer.as_mut().project();
+                let Some(due) = timer.start.checked_add(rate.allowance(received)) else {
+                    return false; // Beyond the clock's range: no deadline.
+                };
+                if timer.sleep.deadline() != due {
+                    timer.sleep.as_mut().reset(due);
+                }
+                timer.sleep.poll(cx).is_ready()
+            }
+            Self::Clock(start) => start
+                .checked_add(rate.allowance(received))
+                .is_some_and(|due| std::time::Instant::now() >= due),
         }
-        timer.sleep.poll(cx).is_ready()
     }
 
-    /// Without the `tokio` feature there is no timer: no deadline.
-    #[cfg(not(feature = "tokio"))]
-    fn passed(
-        &mut self,
-        _rate: &MinBodyRate,
-        _received: usize,
-        _no_timer: &std::sync::atomic::AtomicBool,
-        _cx: &mut Context<'_>,
-    ) -> bool {
-        false
+    /// The deadline of a body that makes the layer wait now.
+    #[cfg_attr(not(feature = "tokio"), allow(unused_variables))]
+    fn arm(no_timer: &std::sync::atomic::AtomicBool) -> Self {
+        // Outside a tokio runtime there is no timer to keep it (and arming one would panic).
+        #[cfg(feature = "tokio")]
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Some(timer) = arm_timer(no_timer) {
+                return Self::Armed(Box::pin(timer));
+            }
+        }
+        Self::Clock(std::time::Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Waker};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Without a timer, a body that sends more after its deadline is refused at once, and one
+    /// within it is not (issue 31: the default build has no tokio).
+    #[test]
+    fn without_a_timer_the_deadline_is_checked_when_the_body_sends_more() {
+        let rate = MinBodyRate::new(64 * 1024, Duration::from_secs(5)).unwrap();
+        let no_timer = AtomicBool::new(false);
+        let mut cx = Context::from_waker(Waker::noop());
+        let started = |ago: u64| Deadline::Clock(Instant::now() - Duration::from_secs(ago));
+        // 64 KiB earns one second past the 5 s of grace: due 6 s after the layer first waited.
+        assert!(started(7).passed(&rate, 64 * 1024, &no_timer, &mut cx));
+        assert!(!started(5).passed(&rate, 64 * 1024, &no_timer, &mut cx));
+        assert!(!started(0).passed(&rate, 0, &no_timer, &mut cx));
     }
 }

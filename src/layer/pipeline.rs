@@ -136,7 +136,6 @@ pub(crate) fn body_failed(err: BoxError, headers: &HeaderMap) -> Refusal {
 /// Step 2, when the body fell behind the minimum rate (the response future keeps the deadline).
 /// Its buffer is dropped with the body, giving its share of the budget back, before the answer is
 /// written.
-#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn body_too_slow(rate: &MinBodyRate, headers: &HeaderMap) -> Refusal {
     let slow = BodyTooSlow::new(rate.bytes_per_sec.get(), rate.grace);
     let mut refusal = Refusal::new(slow, headers);

@@ -19,12 +19,14 @@ use super::{DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use clerk_webhooks::queue::{ConnectOptions, DeliveryQueue};
+/// use clerk_webhooks::queue::DeliveryQueue;
+/// use clerk_webhooks_redis::queue::{ConnectOptions, RedisQueue};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let options = ConnectOptions::new("redis://127.0.0.1:6379/")
 ///     .response_timeout(Duration::from_millis(500));
-/// let queue = RedisQueue::connect(options, "myapp-production").await?;
+/// let route = DeliveryQueue::new(RedisQueue::connect(options, "myapp-production").await?);
+/// # let _ = route;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -90,7 +92,7 @@ impl ConnectOptions {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use clerk_webhooks::queue::{sweep_done, ConnectOptions, DEFAULT_DONE_RETENTION};
+    /// use clerk_webhooks_redis::queue::{sweep_done, ConnectOptions, DEFAULT_DONE_RETENTION};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let mut redis = ConnectOptions::new("redis://127.0.0.1:6379/").connect().await?;
@@ -337,7 +339,7 @@ pub enum QueueError {
 
 /// The keys of `endpoint`'s queue, in apalis-redis 1.0's layout: the queue
 /// `clerk-webhooks:{endpoint}` ([`QUEUE_PREFIX`]), idempotency keys kept
-/// [`DEFAULT_IDEMPOTENCY_TTL`]. What [`DeliveryQueue`](super::DeliveryQueue),
+/// [`DEFAULT_IDEMPOTENCY_TTL`]. What [`DeliveryQueue`](clerk_webhooks::queue::DeliveryQueue),
 /// [`Worker`](super::Worker) and the recovery functions use, for [`enqueue`](super::enqueue) from
 /// code of your own.
 pub fn queue_config(endpoint: &str) -> QueueConfig {

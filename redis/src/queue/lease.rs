@@ -58,7 +58,7 @@ pub(super) enum Outcome {
     Retry(Duration),
     /// Failed for the last time: the dead set.
     Dead,
-    /// Failed in a way no retry can fix ([`Abort`](super::Abort)): the dead set at once.
+    /// Failed in a way no retry can fix ([`Abort`](clerk_webhooks::queue::Abort)): the dead set at once.
     Killed,
     /// Cancelled by a stop: back on the list for another worker.
     Released,

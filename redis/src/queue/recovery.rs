@@ -36,7 +36,7 @@ pub struct DeadJob {
     pub svix_id: Option<String>,
     /// How many attempts were made.
     pub attempts: Option<u32>,
-    /// The last status: `Failed` (out of retries) or `Killed` (the handler's [`Abort`](super::Abort)).
+    /// The last status: `Failed` (out of retries) or `Killed` (the handler's [`Abort`](clerk_webhooks::queue::Abort)).
     pub status: Option<String>,
     /// The last error the handler returned.
     pub error: Option<String>,
@@ -238,7 +238,7 @@ where
 /// of a swept delivery within its life is answered [`Enqueued::Done`].
 ///
 /// ```no_run
-/// use clerk_webhooks::queue::{sweep_done, DEFAULT_DONE_RETENTION};
+/// use clerk_webhooks_redis::queue::{sweep_done, DEFAULT_DONE_RETENTION};
 ///
 /// # async fn run(mut connection: redis::aio::ConnectionManager) -> Result<(), Box<dyn std::error::Error>> {
 /// let swept = sweep_done(&mut connection, "myapp-production", DEFAULT_DONE_RETENTION).await?;

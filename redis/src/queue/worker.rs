@@ -40,7 +40,8 @@ const RELEASE_BUDGET: Duration = Duration::from_millis(2_000);
 /// [`RetryPolicy`], and stops gracefully.
 ///
 /// ```no_run
-/// use clerk_webhooks::queue::{QueuedDelivery, Worker};
+/// use clerk_webhooks::queue::QueuedDelivery;
+/// use clerk_webhooks_redis::queue::Worker;
 /// use clerk_webhooks::{BoxError, ClerkEvent};
 ///
 /// async fn process(job: QueuedDelivery) -> Result<(), BoxError> {
