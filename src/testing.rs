@@ -154,8 +154,7 @@ pub fn delivery(id: &str, timestamp: i64) -> Delivery {
     Delivery::named(id, timestamp, "test")
 }
 
-/// A [`QueuedDelivery`](crate::queue::QueuedDelivery) as the queue route stores it (feature
-/// `queue`), for calling a worker's job function directly: `body` as sent, the timestamp now, the
+/// A [`QueuedDelivery`](crate::queue::QueuedDelivery) as the queue route stores it, for calling a worker's job function directly: `body` as sent, the timestamp now, the
 /// [endpoint](Delivery::endpoint) `test`.
 ///
 /// ```
