@@ -21,6 +21,8 @@ mod macros;
 mod auto_traits;
 pub mod dedupe;
 pub mod event;
+#[cfg(any(doc, doctest))]
+pub mod guide;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod layer;
