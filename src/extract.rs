@@ -6,8 +6,9 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use crate::event::catalog::ClerkEvent;
-use crate::event::envelope::{parse_event_with, EventMeta};
+use crate::event::envelope::EventMeta;
 use crate::layer::rejection::MissingWebhookLayer;
+use crate::reading::parse_event_with;
 use crate::verify::Delivery;
 
 /// Clones the value the layer inserted (the metadata or the delivery: a few short strings), so

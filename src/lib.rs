@@ -21,30 +21,29 @@ mod macros;
 mod auto_traits;
 pub mod dedupe;
 pub mod event;
-#[cfg(any(doc, doctest))]
-pub mod guide;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(any(doc, doctest))]
+pub mod guide;
 pub mod layer;
 mod metrics;
 pub mod queue;
+mod reading;
 mod response;
-mod secret;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod verify;
 
 pub use event::catalog::ClerkEvent;
-pub use event::envelope::{parse_event, EventMeta, ParsedEvent};
+pub use event::envelope::{EventMeta, ParsedEvent};
 pub use event::error::EventError;
 pub use layer::layer::ClerkWebhookLayer;
 pub use layer::rejection::MissingWebhookLayer;
-pub use secret::{
-    ConfigError, SecretError, SigningSecret, FALLBACK_SECRET_ENV_VAR, SECRET_ENV_VAR,
-};
+pub use reading::parse_event;
 pub use verify::{
-    BodyVariant, Delivery, Diagnosis, Finding, SignatureCheck, Verifier, VerifyError,
-    DEFAULT_TOLERANCE,
+    BodyVariant, ConfigError, Delivery, Diagnosis, Finding, SecretError, SignatureCheck,
+    SigningSecret, Verifier, VerifyError, DEFAULT_TOLERANCE, FALLBACK_SECRET_ENV_VAR,
+    SECRET_ENV_VAR,
 };
 
 /// `parse_event` (with the layer's lenient mode) and the two-pass reading it falls back to, and the
@@ -60,7 +59,7 @@ pub mod __fuzzing {
         body: &[u8],
         lenient: bool,
     ) -> Result<(ClerkEvent, EventMeta), EventError> {
-        crate::event::envelope::parse_event_with(body, lenient)
+        crate::reading::parse_event_with(body, lenient)
     }
 
     /// The two-pass reading alone.
@@ -68,13 +67,13 @@ pub mod __fuzzing {
         body: &[u8],
         lenient: bool,
     ) -> Result<(ClerkEvent, EventMeta), EventError> {
-        crate::event::envelope::parse_event_two_pass(body, lenient)
+        crate::reading::parse_event_two_pass(body, lenient)
     }
 
     /// `text` read into a `Value` by the one-pass reading's own JSON reader; `None` where it
     /// declines (and serde_json would decide).
     pub fn read_value_one_pass(text: &str) -> Option<serde_json::Value> {
-        crate::event::json_reader::read_value(text)
+        crate::reading::json_reader::read_value(text)
     }
 }
 

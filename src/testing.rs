@@ -77,8 +77,9 @@ pub mod ids;
 mod sample;
 
 pub use self::sample::Sample;
-use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::event::envelope::ParsedEvent;
 use crate::layer::body::WebhookBody;
+use crate::reading::parse_event;
 use crate::verify::{Delivery, Verifier};
 #[cfg(doc)]
 use crate::{event::envelope::EventMeta, ClerkEvent};

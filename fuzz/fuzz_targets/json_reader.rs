@@ -1,4 +1,4 @@
-//! The one-pass reading's own JSON reader (`src/event/json_reader.rs`) against serde_json, on any
+//! The one-pass reading's own JSON reader (`src/reading/json_reader.rs`) against serde_json, on any
 //! text: whatever the reader accepts, serde_json accepts too and reads to the same `Value`, down
 //! to how each number prints (`-0.0`, a float's last digit). The reader may decline what
 //! serde_json accepts (`parse_event` then falls back to serde_json), never the other way round.

@@ -10,7 +10,7 @@ use clerk_webhooks::Delivery;
 
 use super::change::{Admission, Change, ObjectKind};
 use super::database::{FailedDelivery, SyncDatabase};
-use super::mirror::Synced;
+use super::synced::Synced;
 use super::SyncError;
 
 /// How long the inbox remembers a delivery: a week, well past Svix's last retry (about 28 hours

@@ -30,9 +30,11 @@ mod database;
 mod error;
 mod inbox;
 mod mirror;
+mod synced;
 
 pub use change::{Admission, Change, ObjectKind};
 pub use database::SyncDatabase;
 pub use error::SyncError;
 pub use inbox::{Inbox, InboxTransaction, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_INBOX_RETENTION};
-pub use mirror::{Mirror, Synced};
+pub use mirror::Mirror;
+pub use synced::Synced;

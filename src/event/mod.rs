@@ -85,17 +85,14 @@
 
 mod billing;
 pub(crate) mod catalog;
-mod common;
+pub(crate) mod common;
 mod communication;
-mod deleted_form;
 pub(crate) mod envelope;
 pub(crate) mod error;
 mod invitation;
-pub(crate) mod json_reader;
 mod organization;
 mod role;
 mod session;
-mod single_pass;
 mod user;
 
 pub use billing::{

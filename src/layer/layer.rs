@@ -7,7 +7,7 @@ use tower_layer::Layer;
 
 use super::config::{Config, MinBodyRate, Parsing, UnsupportedEvents};
 use super::service::ClerkWebhook;
-use crate::secret::ConfigError;
+use crate::verify::ConfigError;
 use crate::verify::Verifier;
 
 /// A [`Layer`] that verifies Clerk webhook deliveries and hands handlers typed events.

@@ -23,7 +23,7 @@ use super::config::{Config, MinBodyRate, Parsing, UnsupportedEvents};
 use super::rejection::{
     BodyError, BodyTooSlow, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
 };
-use crate::event::envelope::{parse_envelope, parse_event_with};
+use crate::reading::{parse_envelope, parse_event_with};
 use crate::verify::{content_length, CheckedHead, Diagnosis, VerifyError};
 use crate::{metrics, BoxError};
 

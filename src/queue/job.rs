@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::event::envelope::ParsedEvent;
 use crate::event::error::EventError;
+use crate::reading::parse_event;
 use crate::verify::Delivery;
 
 /// A verified delivery as a job: everything Clerk sent, losslessly.

@@ -3,8 +3,9 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::event::envelope::{parse_event, ParsedEvent};
+use crate::event::envelope::ParsedEvent;
 use crate::event::error::EventError;
+use crate::reading::parse_event;
 
 /// A sample body (see [`sample`](super::sample)) as JSON you can edit, then sign: a test of your
 /// own handler with your own email, name or ids, without writing the JSON of a whole event.

@@ -1,6 +1,6 @@
 //! The fast path of `parse_event`: one pass over the body that types `data` where it stands.
 //!
-//! The two-pass reading in `envelope.rs` first skips over `data` (keeping it as raw text) to learn
+//! The two-pass reading in `mod.rs` first skips over `data` (keeping it as raw text) to learn
 //! the event type, then reads `data` again into the model: on a real delivery the skip is a third
 //! of the cost. Here the body is read once: `data` is typed for the `type` already read when it
 //! comes first, else for a guess from a cheap scan (Clerk sends `type` last), which the `type` read
@@ -17,10 +17,11 @@ use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::catalog::{ClerkEvent, UnknownEvent};
 use super::deleted_form;
-use super::envelope::{EventAttributes, EventMeta};
 use super::json_reader::{special_byte, JsonReader};
+use super::EventAttributes;
+use crate::event::catalog::{ClerkEvent, UnknownEvent};
+use crate::event::envelope::EventMeta;
 
 /// Reads the body in one pass into `event` and returns the metadata; `None` (and `event` in any
 /// state) sends the caller to the two-pass reading. `text` must be the whole body (already checked
@@ -261,8 +262,8 @@ impl<'de> DeserializeSeed<'de> for Data<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::parse_event_two_pass;
     use super::*;
-    use crate::event::envelope::parse_event_two_pass;
 
     fn one_pass(text: &str) -> Option<(ClerkEvent, EventMeta)> {
         let mut event = None;

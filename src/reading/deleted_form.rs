@@ -15,7 +15,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
 use serde::{forward_to_deserialize_any, Deserialize, Deserializer};
 
-use super::common::{DeletedObject, MaybeDeleted};
+use crate::event::common::{DeletedObject, MaybeDeleted};
 
 /// The key whose presence makes the short form.
 const DELETED: &str = "deleted";
