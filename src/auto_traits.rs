@@ -8,10 +8,10 @@ fn send_sync<T: Send + Sync>() {}
 fn send<T: Send>() {}
 
 const _: fn() = || {
-    use crate::layer::{
-        BodyError, BodyTooSlow, ClerkWebhook, InvalidPayload, OutOfMemory, Overloaded,
-        PayloadTooLarge, ResponseBody, UnsupportedEvent, UnsupportedEvents, WebhookBody,
-        WebhookRejection,
+    use crate::layer::{ClerkWebhook, ResponseBody, UnsupportedEvents, WebhookBody};
+    use crate::rejection::{
+        BodyError, BodyTooSlow, DeliveryInProgress, InvalidPayload, OutOfMemory, Overloaded,
+        PayloadTooLarge, StoreUnavailable, UnsupportedEvent, WebhookRejection,
     };
 
     send_sync::<crate::SigningSecret>();
@@ -39,7 +39,7 @@ const _: fn() = || {
     send_sync::<UnsupportedEvent>();
     send::<crate::layer::ResponseFuture<ServiceStub, WebhookBody>>();
     #[cfg(feature = "axum")]
-    send_sync::<crate::MissingWebhookLayer>();
+    send_sync::<crate::rejection::MissingWebhookLayer>();
 
     send_sync::<crate::dedupe::DedupeLayer<crate::dedupe::MemoryStore>>();
     send_sync::<crate::dedupe::Dedupe<(), crate::dedupe::MemoryStore>>();
@@ -54,7 +54,9 @@ const _: fn() = || {
     send_sync::<crate::queue::Enqueued>();
     send_sync::<crate::queue::WorkerHealth>();
     send_sync::<crate::queue::RetryPolicy>();
-    send_sync::<crate::queue::QueueUnavailable>();
+    send_sync::<crate::rejection::QueueUnavailable>();
+    send_sync::<DeliveryInProgress>();
+    send_sync::<StoreUnavailable>();
     send::<crate::queue::ResponseFuture>();
 
     #[cfg(feature = "test-util")]

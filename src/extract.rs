@@ -7,8 +7,8 @@ use http::request::Parts;
 
 use crate::event::catalog::ClerkEvent;
 use crate::event::envelope::EventMeta;
-use crate::layer::rejection::MissingWebhookLayer;
 use crate::reading::parse_event_with;
+use crate::rejection::MissingWebhookLayer;
 use crate::verify::Delivery;
 
 /// Clones the value the layer inserted (the metadata or the delivery: a few short strings), so

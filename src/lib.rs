@@ -29,6 +29,7 @@ pub mod layer;
 mod metrics;
 pub mod queue;
 mod reading;
+pub mod rejection;
 mod response;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -37,8 +38,7 @@ mod verify;
 pub use event::catalog::ClerkEvent;
 pub use event::envelope::{EventMeta, ParsedEvent};
 pub use event::error::EventError;
-pub use layer::layer::ClerkWebhookLayer;
-pub use layer::rejection::MissingWebhookLayer;
+pub use layer::ClerkWebhookLayer;
 pub use reading::parse_event;
 pub use verify::{
     BodyVariant, ConfigError, Delivery, Diagnosis, Finding, SecretError, SignatureCheck,

@@ -17,7 +17,6 @@
 mod future;
 mod layer;
 mod memory;
-mod rejection;
 mod service;
 mod store;
 

@@ -7,11 +7,11 @@ use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::rejection::{DeliveryInProgress, StoreUnavailable};
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
 use crate::layer::body::ResponseBody;
-use crate::layer::rejection::MissingWebhookLayer;
 use crate::metrics;
+use crate::rejection::MissingWebhookLayer;
+use crate::rejection::{DeliveryInProgress, StoreUnavailable};
 use crate::response::json_response;
 use crate::verify::Delivery;
 
@@ -112,7 +112,7 @@ where
                 Err(err) => {
                     metrics::dedupe("store_unavailable");
                     log_store_error(&id, &err);
-                    return Ok(StoreUnavailable.response().map(ResponseBody::json));
+                    return Ok(StoreUnavailable::new().response().map(ResponseBody::json));
                 }
             };
             // Releases the claim if the handler panics or this future is dropped mid-way.

@@ -1,4 +1,4 @@
-//! The tower middleware: [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) and its service
+//! The tower middleware: [`ClerkWebhookLayer`] (also at the crate root) and its service
 //! [`ClerkWebhook`].
 //!
 //! Works wherever tower services do: axum (`MethodRouter::route_layer`), plain hyper (through
@@ -6,7 +6,7 @@
 //! service receives a `Request<`[`WebhookBody`]`>` whose extensions hold the
 //! [`ClerkEvent`](crate::ClerkEvent), [`EventMeta`](crate::EventMeta) and
 //! [`Delivery`](crate::Delivery); refused deliveries never reach it and are answered with a
-//! [`WebhookRejection`].
+//! [`WebhookRejection`](crate::rejection::WebhookRejection).
 
 pub(crate) mod body;
 mod budget;
@@ -16,7 +16,6 @@ mod future;
 #[allow(clippy::module_inception)] // one file per concept, as in tower-http
 pub(crate) mod layer;
 mod pipeline;
-pub(crate) mod rejection;
 mod service;
 mod streak;
 
@@ -26,8 +25,5 @@ pub use self::config::{
     UnsupportedEvents, DEFAULT_BODY_GRACE, DEFAULT_BODY_LIMIT, DEFAULT_MIN_BODY_RATE,
 };
 pub use self::future::ResponseFuture;
-pub use self::rejection::{
-    BodyError, BodyTooSlow, InvalidPayload, OutOfMemory, Overloaded, PayloadTooLarge,
-    UnsupportedEvent, WebhookRejection,
-};
+pub use self::layer::ClerkWebhookLayer;
 pub use self::service::ClerkWebhook;

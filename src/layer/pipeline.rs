@@ -20,10 +20,10 @@ use http_body::{Body, Frame};
 use super::body::{ResponseBody, WebhookBody};
 use super::buffer::{BodyBuffer, BufferError};
 use super::config::{Config, MinBodyRate, Parsing, UnsupportedEvents};
-use super::rejection::{
+use crate::reading::{parse_envelope, parse_event_with};
+use crate::rejection::{
     BodyError, BodyTooSlow, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,
 };
-use crate::reading::{parse_envelope, parse_event_with};
 use crate::verify::{content_length, CheckedHead, Diagnosis, VerifyError};
 use crate::{metrics, BoxError};
 

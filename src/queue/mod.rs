@@ -45,13 +45,11 @@
 mod backend;
 mod health;
 mod job;
-mod rejection;
 mod retry;
 mod service;
 
 pub use self::backend::{Enqueued, QueueBackend};
 pub use self::health::WorkerHealth;
 pub use self::job::QueuedDelivery;
-pub use self::rejection::QueueUnavailable;
 pub use self::retry::{Abort, InvalidRetryPolicy, RetryPolicy, DEFAULT_RETRIES};
 pub use self::service::{DeliveryQueue, ResponseFuture};

@@ -13,9 +13,8 @@ use tower_service::Service;
 
 use super::backend::{Enqueued, QueueBackend};
 use super::job::QueuedDelivery;
-use super::rejection::QueueUnavailable;
-use crate::layer::rejection::{BodyError, InvalidPayload, MissingWebhookLayer};
 use crate::metrics;
+use crate::rejection::{BodyError, InvalidPayload, MissingWebhookLayer, QueueUnavailable};
 use crate::response::json_response;
 use crate::verify::Delivery;
 
@@ -103,7 +102,7 @@ where
                 Err(err) => {
                     metrics::queue("unavailable");
                     log_unavailable(delivery.id(), &err);
-                    Ok(QueueUnavailable.response())
+                    Ok(QueueUnavailable::new().response())
                 }
             }
         })

@@ -7,7 +7,7 @@ use http::StatusCode;
 ///
 /// These are the verifier's outcomes only. The tower layer can refuse a request for more reasons
 /// (body too large, unreadable, not an event): see
-/// [`WebhookRejection`](crate::layer::WebhookRejection) and the [table of codes](crate#error-codes).
+/// [`WebhookRejection`](crate::rejection::WebhookRejection) and the [table of codes](crate#error-codes).
 ///
 /// Messages name headers and numbers, never the secret, the body or a header's value.
 ///

@@ -1,13 +1,12 @@
 //! Why the layer answered instead of the inner service: one type per failure, each owning its
-//! status, code and body, and the composite [`WebhookRejection`], which delegates to them. Also
-//! [`MissingWebhookLayer`], the answer of everything that needs the layer in front of it.
+//! status, code and body, and the composite [`WebhookRejection`], which delegates to them.
 
 use std::time::Duration;
 
-use http::{Response, StatusCode};
+use http::Response;
 
-use super::body::ResponseBody;
 use crate::event::error::{EventError, INVALID_PAYLOAD, UNSUPPORTED_EVENT};
+use crate::layer::ResponseBody;
 use crate::response::{rejection_response, truncate_for_log};
 use crate::verify::VerifyError;
 
@@ -88,159 +87,85 @@ pub struct UnsupportedEvent {
     reason: String,
 }
 
-/// A route needs [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) in front of it and has none: a
-/// server bug, answered `500 Internal Server Error` with code `missing_webhook_layer` and a
-/// message naming the fix.
-///
-/// The rejection of the [`ClerkEvent`](crate::ClerkEvent), [`EventMeta`](crate::EventMeta) and
-/// [`Delivery`](crate::Delivery) extractors (feature `axum`), and the answer of
-/// [`DedupeLayer`](crate::dedupe::DedupeLayer) and the queue's route without the layer. Extract
-/// `Option<ClerkEvent>` (or `Option<Delivery>`, `Option<EventMeta>`) in a handler that also
-/// serves requests without the layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{needed_by}")]
-pub struct MissingWebhookLayer {
-    needed_by: NeededBy,
-}
-
-/// What needed the layer; each names its own fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NeededBy {
-    Extractor(&'static str),
-    Dedupe,
-    Queue,
-}
-
-impl std::fmt::Display for NeededBy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Extractor(extractor) => write!(
-                f,
-                "{extractor} was extracted on a route without ClerkWebhookLayer: add \
-                 `.route_layer(ClerkWebhookLayer::...)` to the webhook route"
-            ),
-            Self::Dedupe => f.write_str(
-                "DedupeLayer needs ClerkWebhookLayer outside it, to verify the delivery id",
-            ),
-            Self::Queue => f.write_str(
-                "DeliveryQueue runs behind ClerkWebhookLayer, which verifies deliveries",
-            ),
-        }
-    }
-}
-
-impl MissingWebhookLayer {
-    /// The extractor `extractor` found nothing in the extensions.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) fn extractor(extractor: &'static str) -> Self {
-        Self {
-            needed_by: NeededBy::Extractor(extractor),
-        }
-    }
-
-    /// [`DedupeLayer`](crate::dedupe::DedupeLayer) found no delivery to key on.
-    pub(crate) fn dedupe() -> Self {
-        Self {
-            needed_by: NeededBy::Dedupe,
-        }
-    }
-
-    /// The queue's route found no verified delivery to store.
-    pub(crate) fn queue() -> Self {
-        Self {
-            needed_by: NeededBy::Queue,
-        }
-    }
-
-    /// Logged at error level where it becomes a response: the server is built wrong.
-    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub(crate) fn log(&self) {
-        let what = match self.needed_by {
-            NeededBy::Extractor(extractor) => extractor,
-            NeededBy::Dedupe => "DedupeLayer",
-            NeededBy::Queue => "DeliveryQueue",
-        };
-        error!(needed_by = what, "{self}");
-    }
-}
-
 define_rejection!(
     PayloadTooLarge,
     status = PAYLOAD_TOO_LARGE,
-    code = "payload_too_large"
+    code = "payload_too_large",
+    into_response = via(WebhookRejection)
 );
-define_rejection!(BodyError, status = BAD_REQUEST, code = "body_error");
+define_rejection!(
+    BodyError,
+    status = BAD_REQUEST,
+    code = "body_error",
+    into_response = via(WebhookRejection)
+);
 define_rejection!(
     OutOfMemory,
     status = SERVICE_UNAVAILABLE,
     code = "out_of_memory",
     retry_after(_this) = OUT_OF_MEMORY_RETRY_AFTER,
+    into_response = via(WebhookRejection)
 );
 define_rejection!(
     Overloaded,
     status = SERVICE_UNAVAILABLE,
     code = "overloaded",
     retry_after(_this) = OVERLOADED_RETRY_AFTER,
+    into_response = via(WebhookRejection)
 );
 define_rejection!(
     BodyTooSlow,
     status = REQUEST_TIMEOUT,
-    code = "body_too_slow"
+    code = "body_too_slow",
+    into_response = via(WebhookRejection)
 );
-define_rejection!(InvalidPayload, status = BAD_REQUEST, code = INVALID_PAYLOAD);
+define_rejection!(
+    InvalidPayload,
+    status = BAD_REQUEST,
+    code = INVALID_PAYLOAD,
+    into_response = via(WebhookRejection)
+);
 define_rejection!(
     UnsupportedEvent,
     status = UNPROCESSABLE_ENTITY,
-    code = UNSUPPORTED_EVENT
-);
-define_rejection!(
-    MissingWebhookLayer,
-    status = INTERNAL_SERVER_ERROR,
-    code = "missing_webhook_layer"
+    code = UNSUPPORTED_EVENT,
+    into_response = via(WebhookRejection)
 );
 
-/// Why [`ClerkWebhook`](super::ClerkWebhook) answered instead of the inner service.
-///
-/// Every variant answers with a small JSON body `{"error": CODE, "message": TEXT}`; the code is
-/// stable (see the [table](crate#error-codes)) and the message names headers, limits, event types
-/// and field paths, never a value from the body or the secret. The layer logs each rejection once,
-/// through `tracing` (feature `tracing`), when it becomes a response.
-///
-/// ```
-/// use clerk_webhooks::layer::WebhookRejection;
-/// use clerk_webhooks::VerifyError;
-///
-/// // The verifier's errors convert, so code outside the layer can answer the same way.
-/// let rejection = WebhookRejection::from(VerifyError::InvalidSignature);
-/// assert_eq!((rejection.status().as_u16(), rejection.code()), (400, "invalid_signature"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum WebhookRejection {
-    /// The verifier refused the delivery (`400`).
-    #[error(transparent)]
-    Verify(#[from] VerifyError),
-    /// The body is larger than the limit (`413`).
-    #[error(transparent)]
-    PayloadTooLarge(#[from] PayloadTooLarge),
-    /// The body stream failed (`400`).
-    #[error(transparent)]
-    BodyError(#[from] BodyError),
-    /// No memory could be reserved for the body (`503`).
-    #[error(transparent)]
-    OutOfMemory(#[from] OutOfMemory),
-    /// Unverified bodies hold the whole budget (`503`).
-    #[error(transparent)]
-    Overloaded(#[from] Overloaded),
-    /// The body arrived slower than the minimum rate (`408`).
-    #[error(transparent)]
-    BodyTooSlow(#[from] BodyTooSlow),
-    /// Authentic, but not a webhook envelope (`400`).
-    #[error(transparent)]
-    InvalidPayload(#[from] InvalidPayload),
-    /// Authentic, of a known type, but its data does not fit the model (`422`).
-    #[error(transparent)]
-    UnsupportedEvent(#[from] UnsupportedEvent),
+composite_rejection! {
+    /// Why [`ClerkWebhook`](crate::layer::ClerkWebhook) answered instead of the inner service.
+    ///
+    /// Every variant answers with a small JSON body `{"error": CODE, "message": TEXT}`; the code is
+    /// stable (see the [table](crate#error-codes)) and the message names headers, limits, event types
+    /// and field paths, never a value from the body or the secret. The layer logs each rejection once,
+    /// through `tracing` (feature `tracing`), when it becomes a response.
+    ///
+    /// ```
+    /// use clerk_webhooks::rejection::WebhookRejection;
+    /// use clerk_webhooks::VerifyError;
+    ///
+    /// // The verifier's errors convert, so code outside the layer can answer the same way.
+    /// let rejection = WebhookRejection::from(VerifyError::InvalidSignature);
+    /// assert_eq!((rejection.status().as_u16(), rejection.code()), (400, "invalid_signature"));
+    /// ```
+    pub enum WebhookRejection {
+        /// The verifier refused the delivery (`400`).
+        Verify(VerifyError),
+        /// The body is larger than the limit (`413`).
+        PayloadTooLarge(PayloadTooLarge),
+        /// The body stream failed (`400`).
+        BodyError(BodyError),
+        /// No memory could be reserved for the body (`503`).
+        OutOfMemory(OutOfMemory),
+        /// Unverified bodies hold the whole budget (`503`).
+        Overloaded(Overloaded),
+        /// The body arrived slower than the minimum rate (`408`).
+        BodyTooSlow(BodyTooSlow),
+        /// Authentic, but not a webhook envelope (`400`).
+        InvalidPayload(InvalidPayload),
+        /// Authentic, of a known type, but its data does not fit the model (`422`).
+        UnsupportedEvent(UnsupportedEvent),
+    }
 }
 
 impl PayloadTooLarge {
@@ -306,47 +231,11 @@ impl From<EventError> for WebhookRejection {
     }
 }
 
-/// Calls `$method` on the rejection a [`WebhookRejection`] holds, as axum-core's
-/// `__composite_rejection!` delegates.
-macro_rules! delegate {
-    ($rejection:expr, $method:ident) => {
-        match $rejection {
-            WebhookRejection::Verify(inner) => inner.$method(),
-            WebhookRejection::PayloadTooLarge(inner) => inner.$method(),
-            WebhookRejection::BodyError(inner) => inner.$method(),
-            WebhookRejection::OutOfMemory(inner) => inner.$method(),
-            WebhookRejection::Overloaded(inner) => inner.$method(),
-            WebhookRejection::BodyTooSlow(inner) => inner.$method(),
-            WebhookRejection::InvalidPayload(inner) => inner.$method(),
-            WebhookRejection::UnsupportedEvent(inner) => inner.$method(),
-        }
-    };
-}
-
 impl WebhookRejection {
-    /// The HTTP status of the answer.
-    pub fn status(&self) -> StatusCode {
-        delegate!(self, status)
-    }
-
-    /// The stable machine-readable code (see the [table](crate#error-codes)).
-    pub fn code(&self) -> &'static str {
-        delegate!(self, code)
-    }
-
-    /// The JSON body of the answer: `{"error": CODE, "message": TEXT}`.
-    pub fn body_text(&self) -> String {
-        delegate!(self, body_text)
-    }
-
     /// The answer, with `content-type: application/json` (and `Retry-After` where a retry helps).
     pub(crate) fn to_response<B>(&self) -> Response<ResponseBody<B>> {
-        rejection_response(
-            self.status(),
-            delegate!(self, retry_after),
-            self.body_text(),
-        )
-        .map(ResponseBody::json)
+        rejection_response(self.status(), self.retry_after(), self.body_text())
+            .map(ResponseBody::json)
     }
 
     /// One event per rejection, at a level chosen by what it means for the operator: an event the
@@ -416,33 +305,6 @@ mod into_response {
                 .map(axum_core::body::Body::new)
         }
     }
-
-    macro_rules! leaf_into_response {
-        ($($leaf:ident),+) => {$(
-            impl IntoResponse for $leaf {
-                fn into_response(self) -> Response {
-                    WebhookRejection::from(self).into_response()
-                }
-            }
-        )+};
-    }
-
-    leaf_into_response!(
-        PayloadTooLarge,
-        BodyError,
-        OutOfMemory,
-        Overloaded,
-        BodyTooSlow,
-        InvalidPayload,
-        UnsupportedEvent
-    );
-
-    impl IntoResponse for MissingWebhookLayer {
-        fn into_response(self) -> Response {
-            self.log();
-            self.response().into_response()
-        }
-    }
 }
 
 #[cfg(test)]
@@ -500,32 +362,6 @@ mod tests {
             assert_eq!(body["error"], rejection.code());
             assert_eq!(body["message"], rejection.to_string());
         }
-    }
-
-    /// One type, one code, one status; each site keeps the message that names its own fix.
-    #[test]
-    fn a_missing_layer_answers_500_with_the_fix_of_what_needed_it() {
-        let answers: Vec<(u16, String)> = [
-            MissingWebhookLayer::extractor("ClerkEvent"),
-            MissingWebhookLayer::dedupe(),
-            MissingWebhookLayer::queue(),
-        ]
-        .iter()
-        .map(|rejection| {
-            (
-                rejection.response().status().as_u16(),
-                rejection.body_text(),
-            )
-        })
-        .collect();
-        assert_eq!(
-            answers,
-            [
-                (500, r#"{"error":"missing_webhook_layer","message":"ClerkEvent was extracted on a route without ClerkWebhookLayer: add `.route_layer(ClerkWebhookLayer::...)` to the webhook route"}"#.to_owned()),
-                (500, r#"{"error":"missing_webhook_layer","message":"DedupeLayer needs ClerkWebhookLayer outside it, to verify the delivery id"}"#.to_owned()),
-                (500, r#"{"error":"missing_webhook_layer","message":"DeliveryQueue runs behind ClerkWebhookLayer, which verifies deliveries"}"#.to_owned()),
-            ]
-        );
     }
 
     #[test]

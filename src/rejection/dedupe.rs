@@ -5,11 +5,11 @@ use std::time::Duration;
 /// How long Svix is asked to wait when the store is down.
 const STORE_DOWN_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// Another attempt holds the delivery's claim: `409 Conflict`, code `delivery_in_progress`, with
+/// [`DedupeLayer`](crate::dedupe::DedupeLayer): another attempt holds the delivery's claim: `409 Conflict`, code `delivery_in_progress`, with
 /// `Retry-After` for the rest of its lease.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("this delivery is being processed")]
-pub(crate) struct DeliveryInProgress {
+pub struct DeliveryInProgress {
     wait: Duration,
 }
 
@@ -19,11 +19,13 @@ impl DeliveryInProgress {
     }
 }
 
-/// The store failed: `503 Service Unavailable`, code `dedupe_unavailable`, with `Retry-After`;
+/// [`DedupeLayer`](crate::dedupe::DedupeLayer): its store failed: `503 Service Unavailable`, code `dedupe_unavailable`, with `Retry-After`;
 /// Svix retries the delivery later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the de-duplication store is unavailable")]
-pub(crate) struct StoreUnavailable;
+pub struct StoreUnavailable {
+    _private: (),
+}
 
 define_rejection!(
     DeliveryInProgress,
@@ -31,6 +33,12 @@ define_rejection!(
     code = "delivery_in_progress",
     retry_after(this) = this.wait,
 );
+impl StoreUnavailable {
+    pub(crate) fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
 define_rejection!(
     StoreUnavailable,
     status = SERVICE_UNAVAILABLE,
@@ -51,7 +59,7 @@ mod tests {
             busy.body(),
             r#"{"error":"delivery_in_progress","message":"this delivery is being processed"}"#
         );
-        let down = StoreUnavailable.response();
+        let down = StoreUnavailable::new().response();
         assert_eq!(down.status(), 503);
         assert_eq!(down.headers()["retry-after"], "30");
         assert_eq!(
