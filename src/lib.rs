@@ -13,6 +13,7 @@
 //! - `testing` (cargo feature `test-util`): signed requests and sample bodies for your tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]

@@ -12,6 +12,7 @@
 //!   restarts, with retries and recovery.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]

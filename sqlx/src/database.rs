@@ -67,7 +67,7 @@ pub(crate) mod sealed {
 /// One of the mirror's tables: its upsert, which binds the id, `text_columns` text columns, the
 /// created, updated and deleted times, and the object as JSON.
 #[derive(Debug)]
-pub struct MirrorTable {
+pub(crate) struct MirrorTable {
     statement: &'static str,
     text_columns: usize,
 }

@@ -17,6 +17,7 @@
 //! object under another id. The inbox and the guard live in the transaction itself.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a database feature only the database-independent parts (the change, its admission, the
 // error) are built: the SQL machinery waits unused for `postgres` or `sqlite`.
