@@ -113,6 +113,11 @@ fn parse_event_into<T>(
     build: impl FnOnce(ClerkEvent, EventMeta) -> T,
 ) -> Result<T, EventError> {
     let mut event = None;
+    // Built with `--cfg clerk_webhooks_two_pass`, every body is read by the reference alone:
+    // `scripts/reader_ab.sh` measures what the one-pass reading buys against that build.
+    if cfg!(clerk_webhooks_two_pass) {
+        return parse_event_two_pass(body, lenient).map(|(event, meta)| build(event, meta));
+    }
     if let Ok(text) = std::str::from_utf8(body) {
         if let Some(meta) = single_pass::parse(text, &mut event) {
             if let Some(event) = event {
