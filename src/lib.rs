@@ -85,6 +85,12 @@ pub mod __fuzzing {
 pub mod __private {
     pub use crate::response::{error_json, json_response, rejection_response};
 
+    /// The log macros: through `tracing` with this crate's `tracing` feature, else nothing (and
+    /// their arguments are not evaluated).
+    pub mod log {
+        pub use crate::{__debug as debug, __error as error, __info as info, __warn as warn};
+    }
+
     /// The body is not a JSON envelope (`err`, described without the body's values).
     pub fn invalid_envelope(err: &serde_json::Error) -> crate::EventError {
         crate::EventError::invalid_envelope(err)

@@ -23,24 +23,30 @@ macro_rules! __log_event {
     };
 }
 
-// Each level is used by some combination of features only.
-#[allow(unused_macros)]
-macro_rules! error {
+/// The four levels, defined once for the workspace: this crate's modules and the backend packages
+/// import them from `__private::log` (`use crate::__private::log::{error, warn};`), as an app
+/// imports tracing's.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __error {
     ($($arguments:tt)+) => { $crate::__log_event!(error, $($arguments)+) };
 }
 
-#[allow(unused_macros)]
-macro_rules! warn {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __warn {
     ($($arguments:tt)+) => { $crate::__log_event!(warn, $($arguments)+) };
 }
 
-#[allow(unused_macros)]
-macro_rules! info {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __info {
     ($($arguments:tt)+) => { $crate::__log_event!(info, $($arguments)+) };
 }
 
-#[allow(unused_macros)]
-macro_rules! debug {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __debug {
     ($($arguments:tt)+) => { $crate::__log_event!(debug, $($arguments)+) };
 }
 
@@ -81,7 +87,7 @@ macro_rules! define_rejection {
         Some($retry_after)
     }};
     (@into_response $self:ident) => {{
-        warn!(
+        $crate::__warn!(
             code = $self.code(),
             status = $self.status().as_u16(),
             detail = %$self,

@@ -15,9 +15,6 @@
 #![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[macro_use]
-mod macros;
-
 pub mod queue;
 mod store;
 

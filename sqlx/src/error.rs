@@ -160,6 +160,8 @@ impl SyncError {
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for SyncError {
     fn into_response(self) -> axum_core::response::Response {
+        use clerk_webhooks::__private::log::error;
+
         error!(code = self.code(), error = %self, "clerk webhook not synced");
         let retry_after = self.is_unavailable().then_some(DATABASE_DOWN_RETRY_AFTER);
         clerk_webhooks::__private::rejection_response(self.status(), retry_after, self.body_text())

@@ -12,6 +12,7 @@ use super::change::{Admission, Change, ObjectKind};
 use super::database::{FailedDelivery, SyncDatabase};
 use super::synced::Synced;
 use super::SyncError;
+use clerk_webhooks::__private::log::{error, warn};
 
 /// How long the inbox remembers a delivery: a week, well past Svix's last retry (about 28 hours
 /// after the first attempt). A delivery replayed by hand after that is applied again; the order

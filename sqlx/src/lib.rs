@@ -23,9 +23,6 @@
 // error) are built: the SQL machinery waits unused for `postgres` or `sqlite`.
 #![cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(unused))]
 
-#[macro_use]
-mod macros;
-
 mod change;
 mod database;
 mod error;

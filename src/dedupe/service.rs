@@ -8,6 +8,7 @@ use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::store::{Claim, ClaimToken, DedupeStore, StoreError};
+use crate::__private::log::{error, info, warn};
 use crate::layer::body::ResponseBody;
 use crate::metrics;
 use crate::rejection::MissingWebhookLayer;

@@ -23,9 +23,18 @@ use pin_project_lite::pin_project;
 ///     request.into_body().into_bytes()
 /// }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WebhookBody {
     data: Option<Bytes>,
+}
+
+/// The length, never the bytes: a body's values stay out of logs that print requests.
+impl std::fmt::Debug for WebhookBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookBody")
+            .field("len", &self.as_bytes().len())
+            .finish()
+    }
 }
 
 impl WebhookBody {
@@ -161,6 +170,12 @@ mod tests {
             .to_bytes();
         assert_eq!(collected, Bytes::from_static(b"{}"));
         assert!(WebhookBody::default().is_end_stream());
+    }
+
+    #[test]
+    fn debug_shows_the_length_not_the_bytes() {
+        let body = WebhookBody::new(Bytes::from_static(br#"{"email":"ada@example.com"}"#));
+        assert_eq!(format!("{body:?}"), "WebhookBody { len: 27 }");
     }
 
     struct NoopWaker;

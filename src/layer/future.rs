@@ -208,6 +208,8 @@ pin_project! {
 #[cfg(feature = "tokio")]
 fn arm_timer(no_timer: &std::sync::atomic::AtomicBool) -> Option<Timer> {
     use std::sync::atomic::Ordering;
+
+    use crate::__private::log::error;
     if no_timer.load(Ordering::Relaxed) {
         return None;
     }

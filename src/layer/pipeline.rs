@@ -20,6 +20,7 @@ use http_body::{Body, Frame};
 use super::body::{ResponseBody, WebhookBody};
 use super::buffer::{BodyBuffer, BufferError};
 use super::config::{Config, MinBodyRate, Parsing, UnsupportedEvents};
+use crate::__private::log::{debug, warn};
 use crate::reading::{parse_envelope, parse_event_with};
 use crate::rejection::{
     BodyError, BodyTooSlow, LogContext, OutOfMemory, Overloaded, PayloadTooLarge, WebhookRejection,

@@ -31,6 +31,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::__private::log::{error, info, warn};
 use crate::metrics;
 
 /// How many refusals for one cause, at the least, raise the signal.

@@ -8,7 +8,7 @@ use crate::reading::parse_event;
 use crate::verify::Delivery;
 
 /// A verified delivery as a job: everything Clerk sent, losslessly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct QueuedDelivery {
     /// The `svix-id`: the same on every retry of the delivery.
@@ -22,6 +22,18 @@ pub struct QueuedDelivery {
     /// queued by a version that did not record it.
     #[serde(default)]
     pub endpoint: String,
+}
+
+/// The body's length, never its bytes: a job's values stay out of logs that print it.
+impl std::fmt::Debug for QueuedDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedDelivery")
+            .field("id", &self.id)
+            .field("timestamp", &self.timestamp)
+            .field("body_len", &self.body.len())
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
 }
 
 impl QueuedDelivery {
@@ -38,5 +50,23 @@ impl QueuedDelivery {
     /// The identity of the delivery, as the layer hands it to handlers.
     pub fn delivery(&self) -> Delivery {
         Delivery::named(&self.id, self.timestamp, &self.endpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_body_length_not_the_body() {
+        let job = QueuedDelivery {
+            id: "msg_1".to_owned(),
+            timestamp: 1,
+            body: r#"{"data":{"email":"ada@example.com"}}"#.to_owned(),
+            endpoint: "app".to_owned(),
+        };
+        let shown = format!("{job:?}");
+        assert!(shown.contains("body_len: 36") && shown.contains("msg_1"), "{shown}");
+        assert!(!shown.contains("ada@example.com"), "{shown}");
     }
 }

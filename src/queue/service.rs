@@ -13,6 +13,7 @@ use tower_service::Service;
 
 use super::backend::{Enqueued, QueueBackend};
 use super::job::QueuedDelivery;
+use crate::__private::log::{debug, error, info};
 use crate::metrics;
 use crate::rejection::{BodyError, InvalidPayload, MissingWebhookLayer, QueueUnavailable};
 use crate::response::json_response;

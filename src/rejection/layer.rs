@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use http::Response;
 
+use crate::__private::log::{error, warn};
 use crate::event::error::{EventError, INVALID_PAYLOAD, UNSUPPORTED_EVENT};
 use crate::layer::ResponseBody;
 use crate::response::{rejection_response, truncate_for_log};

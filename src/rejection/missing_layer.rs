@@ -1,5 +1,7 @@
 //! The answer of everything that needs the layer in front of it and has none.
 
+use crate::__private::log::error;
+
 /// A route needs [`ClerkWebhookLayer`](crate::ClerkWebhookLayer) in front of it and has none: a
 /// server bug, answered `500 Internal Server Error` with code `missing_webhook_layer` and a
 /// message naming the fix.

@@ -9,6 +9,7 @@ use apalis_redis::Config as QueueConfig;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{DEFAULT_IDEMPOTENCY_TTL, QUEUE_PREFIX};
+use clerk_webhooks::__private::log::warn;
 
 /// How the queue reaches Redis: its URL, how long a command may wait, and whether a Redis that
 /// can lose acknowledged jobs is accepted.

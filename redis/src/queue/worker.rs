@@ -15,6 +15,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use super::connection::{queue_config, ConnectOptions, QueueError};
 use super::lease::{Beat, Finished, Lease, Outcome, Take, TakenJob};
 use super::random_u64;
+use clerk_webhooks::__private::log::{debug, error, info, warn};
 use clerk_webhooks::__private::metrics;
 use clerk_webhooks::queue::{Abort, QueuedDelivery, RetryPolicy, WorkerHealth};
 use clerk_webhooks::BoxError;
