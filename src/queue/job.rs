@@ -66,7 +66,10 @@ mod tests {
             endpoint: "app".to_owned(),
         };
         let shown = format!("{job:?}");
-        assert!(shown.contains("body_len: 36") && shown.contains("msg_1"), "{shown}");
+        assert!(
+            shown.contains("body_len: 36") && shown.contains("msg_1"),
+            "{shown}"
+        );
         assert!(!shown.contains("ada@example.com"), "{shown}");
     }
 }
