@@ -7,8 +7,8 @@
 //! Listens on `127.0.0.1:3000` (or `$PORT`) at `/webhooks/clerk`. Try it with
 //! `cargo run -p clerk-webhooks-cli -- send --url http://127.0.0.1:3000/webhooks/clerk --type user.created`.
 //!
-//! With `--features metrics` it also serves Prometheus metrics at `/metrics` (the README's
-//! metrics table says what each one counts).
+//! With `--features metrics` it also serves Prometheus metrics at `/metrics` (the metrics table of
+//! the operations guide, `clerk_webhooks::guide::operations`, says what each one counts).
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //!
 //! Labels have bounded cardinality: a stable error code, an outcome word, or a known event type
 //! (an unknown one is `unknown`); never an id or a value from a body. The names and units are in
-//! the README's metrics table.
+//! the metrics table of the operations guide (`guide::operations`).
 #![cfg_attr(not(feature = "metrics"), allow(dead_code))]
 
 /// Deliveries accepted by the layer, by event type.

@@ -34,8 +34,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// What it buys: a forged request can hold at most the body limit, for at most
 /// `grace + limit / rate` (21 s at the defaults), before it is refused; an attacker keeping the
 /// [budget of unverified bytes](super::DEFAULT_UNVERIFIED_BUDGET) full must send it again and
-/// again (about 2 MiB per second at the least, the README's "What an unauthenticated request can
-/// cost" works it out), where before it sent it once and stalled.
+/// again (about 2 MiB per second at the least, as the operations guide's "What an unauthenticated
+/// request can cost", [`guide::operations`](crate::guide::operations), works out), where before it
+/// sent it once and stalled.
 pub const DEFAULT_MIN_BODY_RATE: u64 = 64 * 1024;
 
 /// The default grace of [`with_min_body_rate`](crate::ClerkWebhookLayer::with_min_body_rate):

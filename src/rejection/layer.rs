@@ -79,7 +79,7 @@ pub struct InvalidPayload {
 
 /// The event is authentic and of a known type, but its data does not fit this version's model:
 /// `422 Unprocessable Entity`, code `unsupported_event`. Svix retries it and the Clerk dashboard
-/// shows the failure; see [`UnsupportedEvents`](super::UnsupportedEvents) to receive it instead.
+/// shows the failure; see [`UnsupportedEvents`](crate::layer::UnsupportedEvents) to receive it instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the data of `{event_type}` does not fit this version's model at `{path}`: {reason}")]
 pub struct UnsupportedEvent {

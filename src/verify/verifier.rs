@@ -283,7 +283,7 @@ impl Verifier {
     /// meant for tools and for looking into a refused delivery, not for every request; the
     /// `ClerkWebhookLayer` logs the diagnosis of its single verification instead. A delivery that
     /// verifies but also carries a signature none of the secrets made is reported too
-    /// ([`Finding::UnknownSigner`]): the endpoint's secret is being rotated, and the new one must
+    /// ([`Finding::UnknownSigner`](super::Finding::UnknownSigner)): the endpoint's secret is being rotated, and the new one must
     /// be added within 24 hours.
     ///
     /// ```
