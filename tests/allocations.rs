@@ -2,8 +2,6 @@
 //! data (never past the announced length) instead of copying it over and over: counted with a
 //! counting global allocator.
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::pin::Pin;
@@ -15,7 +13,7 @@ use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
-use common::*;
+use clerk_webhooks_test_support::*;
 use http::StatusCode;
 use http_body::Frame;
 use tower::ServiceExt;
@@ -176,7 +174,9 @@ fn verification_never_copies_and_buffering_grows_with_the_data() {
         allocations_of(|| clerk_webhooks::parse_event(&body).unwrap());
     drop(parsed);
     let service = tower::ServiceBuilder::new()
-        .layer(ClerkWebhookLayer::new(common::verifier()))
+        .layer(ClerkWebhookLayer::new(
+            clerk_webhooks_test_support::verifier(),
+        ))
         .service_fn(|request: http::Request<_>| async move {
             assert!(request.extensions().get::<ClerkEvent>().is_some());
             Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
@@ -209,7 +209,7 @@ fn the_event_extractor_moves_the_event_instead_of_copying_it() {
         .build()
         .unwrap();
     let body = Bytes::from_static(include_bytes!("../src/testing/samples/user.created.json"));
-    let route = |router: Router| router.route_layer(ClerkWebhookLayer::new(common::verifier()));
+    let route = |router: Router| router.route_layer(ClerkWebhookLayer::new(verifier()));
     let extracting = route(Router::new().route(
         "/hook",
         post(|event: ClerkEvent| async move {

@@ -4,7 +4,6 @@
 //! loopback connections against a server in this process, with a counting allocator, the layer's
 //! route against a control route that collects the body with axum's `Bytes` extractor.
 
-mod common;
 #[path = "common/live_heap.rs"]
 mod live_heap;
 
@@ -21,7 +20,7 @@ use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
 use clerk_webhooks::ClerkWebhookLayer;
-use common::*;
+use clerk_webhooks_test_support::*;
 use http_body::Frame;
 use live_heap::{live_bytes, LiveHeap};
 use tokio::sync::Notify;

@@ -4,7 +4,6 @@
 //! verified yet draws from one budget: the same attack, over real hyper HTTP/2 on loopback, holds
 //! at most the budget plus a small constant, and the budget comes back when the streams go.
 
-mod common;
 #[path = "common/live_heap.rs"]
 mod live_heap;
 
@@ -18,7 +17,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use clerk_webhooks::layer::DEFAULT_UNVERIFIED_BUDGET;
 use clerk_webhooks::ClerkWebhookLayer;
-use common::*;
+use clerk_webhooks_test_support::*;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
@@ -167,7 +166,7 @@ async fn start(budget: usize) -> Server {
                 .with_unverified_budget(budget)
                 // The forged streams here stall for as long as a measurement takes, on real time:
                 // the budget alone bounds them. The minimum rate, which ends such streams after
-                // 21 s, is `slow_body.rs`'s (on tokio's paused clock).
+                // 21 s, is `integration/slow_body.rs`'s (on tokio's paused clock).
                 .without_min_body_rate(),
         )
         .service_fn(|_request| async { Ok::<_, Infallible>(Response::new(Full::from("ok"))) });

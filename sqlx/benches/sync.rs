@@ -10,9 +10,7 @@
 //! synchronous commit); SQLite is a file in WAL mode with sqlx's defaults (`synchronous = FULL`).
 //! Under `cargo test` it runs a few deliveries only, as a smoke test.
 
-#[path = "../tests/common/clerk_history.rs"]
-mod clerk_history;
-use clerk_webhooks_test_support::postgres_server;
+use clerk_webhooks_test_support::{clerk_history, postgres_server};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,6 +2,7 @@
 //! and forged requests, a body of ready chunks, the examples built as a user builds them, and real
 //! Redis and PostgreSQL servers on loopback (throwaway instances in temporary directories).
 
+pub mod clerk_history;
 pub mod dedupe_suite;
 pub mod postgres_server;
 pub mod recorded_metrics;

@@ -1,6 +1,7 @@
 //! A global allocator that counts the live heap, for tests of what a request makes the server
-//! hold. Declare it in the test binary: `#[global_allocator] static A: LiveHeap = LiveHeap;`.
-#![allow(dead_code)] // each test binary uses a different subset
+//! hold. Declare it in the test binary: `#[global_allocator] static A: LiveHeap = LiveHeap;`. Its
+//! count is the whole process's, so each test that reads it is a binary of its own
+//! (`stalled_memory.rs`, `unverified_budget.rs`), outside the shared `tests/integration`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};

@@ -1,6 +1,8 @@
-//! Helpers shared by the integration tests: the workspace's own (`clerk-webhooks-test-support`:
-//! the secret and clock, signed requests, real servers) and this package's examples.
-#![allow(dead_code, unused_imports)] // each test binary uses a different subset
+//! Helpers shared by the integration tests (`tests/integration`): the workspace's own
+//! (`clerk-webhooks-test-support`: the secret and clock, signed requests, real servers), this
+//! package's examples, and a worker run in the background.
+
+pub mod queue_worker;
 
 pub use clerk_webhooks_test_support::*;
 

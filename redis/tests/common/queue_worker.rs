@@ -1,5 +1,4 @@
 //! A `Worker` running in the background, stopped gracefully or killed like a process.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::future::Future;
 

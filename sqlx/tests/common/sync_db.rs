@@ -1,6 +1,5 @@
 //! The two databases the sync runs on, as the tests use them: a fresh one of each, and the
 //! queries the tests read the outcome with (the same SQL on both, written once in a macro).
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::future::Future;
 use std::pin::Pin;

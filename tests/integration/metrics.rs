@@ -1,9 +1,6 @@
 //! Issue 21: every outcome counted through the `metrics` facade, read back with its debugging
 //! recorder; the gauge of refusals in a row, raised by a streak of refusals and lowered by a
 //! success; and the unknown-signer gauge, raised only by a verified delivery.
-#![cfg(feature = "metrics")]
-
-mod common;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -14,12 +11,13 @@ use axum::Router;
 use clerk_webhooks::dedupe::{DedupeLayer, MemoryStore};
 use clerk_webhooks::{ClerkWebhookLayer, SigningSecret, Verifier};
 use clerk_webhooks_test_support::recorded_metrics::*;
-use common::*;
 use http::StatusCode;
 use metrics::Unit;
 use metrics_util::debugging::{DebugValue, Snapshotter};
 use metrics_util::MetricKind;
 use tower::{ServiceBuilder, ServiceExt};
+
+use crate::common::*;
 
 fn gauge(snapshotter: &Snapshotter, code: &str) -> Option<f64> {
     gauge_named(

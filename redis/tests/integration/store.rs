@@ -2,14 +2,12 @@
 //! (`clerk_webhooks_test_support::dedupe_suite`, which the library runs against MemoryStore too),
 //! plus what only Redis has (many instances, Redis going down and coming back).
 
-mod common;
-
-use http::StatusCode;
 use std::time::Duration;
 
 use clerk_webhooks_redis::RedisStore;
 use clerk_webhooks_test_support::dedupe_suite::*;
 use clerk_webhooks_test_support::redis_server::RedisServer;
+use http::StatusCode;
 
 async fn store(server: &RedisServer) -> RedisStore {
     RedisStore::connect(&server.url())

@@ -6,8 +6,6 @@
 //!
 //! Time is tokio's paused clock: nothing here sleeps for real, and every deadline is exact.
 
-mod common;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -18,13 +16,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use clerk_webhooks::layer::{ResponseBody, WebhookBody, DEFAULT_BODY_GRACE, DEFAULT_MIN_BODY_RATE};
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
-use common::*;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
+
+use crate::common::*;
 
 const LIMIT: usize = 64 * 1024;
 

@@ -1,13 +1,12 @@
 //! The verifier's contract (the Standard Webhooks scheme as Svix signs it), seen from outside the
 //! crate.
 
-mod common;
-
 use std::time::{Duration, UNIX_EPOCH};
 
 use clerk_webhooks::{BodyVariant, Finding, SigningSecret, Verifier, VerifyError};
-use common::{at, NOW, OTHER_SECRET, SECRET};
 use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::common::{at, NOW, OTHER_SECRET, SECRET};
 
 const BODY: &[u8] = br#"{"type":"user.created","object":"event","data":{"id":"user_1"}}"#;
 

@@ -1,21 +1,20 @@
 //! The layer in real servers on loopback, driven by a real HTTP client: plain hyper, and tonic
 //! serving gRPC and the webhook route on one port.
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use clerk_webhooks::layer::WebhookBody;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery};
-use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
+
+use crate::common::*;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 

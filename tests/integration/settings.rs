@@ -3,17 +3,16 @@
 //! request with the status its meaning calls for. (The de-duplication layer's lease and retention
 //! are covered in `dedupe.rs`, against both stores.)
 
-mod common;
-
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::ClerkWebhookLayer;
-use common::*;
 use http::StatusCode;
 use tower::ServiceExt;
+
+use crate::common::*;
 
 async fn answer(layer: ClerkWebhookLayer, request: http::Request<Body>) -> StatusCode {
     let app = Router::new().route("/hook", post(|| async { "ok" }).route_layer(layer));

@@ -1,8 +1,6 @@
 //! Regression tests for the attacks of the hardening issue: what a forged, unauthenticated request
-//! can make the layer spend or say. (Memory per stalled connection is in `stalled_memory.rs`,
-//! log volume in `tracing.rs`.)
-
-mod common;
+//! can make the layer spend or say. (Memory per stalled connection is in
+//! `tests/stalled_memory.rs`, a binary of its own; log volume in `tracing.rs`.)
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -15,13 +13,14 @@ use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer};
-use common::*;
 use http::{Request, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tower::{Service, ServiceBuilder, ServiceExt};
+
+use crate::common::*;
 
 fn forged(body: Body) -> Request<Body> {
     forged_request("/hook", "msg_forged", body)

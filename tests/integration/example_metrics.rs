@@ -1,9 +1,5 @@
 //! Issue 21: the `axum` example serves Prometheus metrics; scraped after real deliveries (accepted,
 //! refused, duplicate), the counts are what happened.
-#![cfg(feature = "metrics")]
-
-mod common;
-use common::examples;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clerk_webhooks::{SigningSecret, Verifier};
-use examples::{example, Running};
+
+use crate::common::examples::{example, Running};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 

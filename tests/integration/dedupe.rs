@@ -2,8 +2,6 @@
 //! dedupe_suite`, which clerk-webhooks-redis runs against a real redis-server too), plus what only
 //! MemoryStore has.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -1,22 +1,17 @@
 //! The transactional inbox, the order guard and the mirror on real databases: a throwaway
 //! PostgreSQL cluster and an SQLite file.
 
-#[path = "common/clerk_history.rs"]
-mod clerk_history;
-mod common;
-use clerk_webhooks_test_support::postgres_server;
-use common::examples;
-#[path = "common/sync_db.rs"]
-mod sync_db;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use clerk_history::{deleted, envelope, user};
 use clerk_webhooks::testing::delivery;
 use clerk_webhooks_sqlx::{Change, Inbox, Mirror, ObjectKind, Synced};
+use clerk_webhooks_test_support::postgres_server;
 use postgres_server::PostgresServer;
-use sync_db::TestDb;
+
+use crate::common::sync_db::{self, TestDb};
+use crate::common::{self, examples};
+use clerk_webhooks_test_support::clerk_history::{deleted, envelope, user};
 
 async fn fresh<DB: TestDb>(pool: sqlx::Pool<DB>) -> Mirror<DB> {
     let mirror = Mirror::new(pool);
@@ -39,7 +34,7 @@ fn user_row<'a, DB: TestDb>(rows: &'a [sync_db::MirrorRow], id: &str) -> &'a syn
 /// it is marked deleted at their deletion's time (its own deletion's, if that came), whatever the
 /// order the deliveries arrive in.
 async fn memberships_end_with_their_user_or_organization<DB: TestDb>(pool: sqlx::Pool<DB>) {
-    use clerk_history::{membership, organization};
+    use clerk_webhooks_test_support::clerk_history::{membership, organization};
     let events = [
         envelope(
             "organization.created",
@@ -866,7 +861,7 @@ async fn migrating_from_schema_1_keeps_the_rows_and_the_apps_jsonb_queries() {
     let server = PostgresServer::start();
     let pool = sync_db::postgres(&server).await;
     // What 0.1's `migrate` did: the tables with `data` as JSONB, and schema version 1.
-    let version_1 = include_str!("../src/schema/0001_tables.sql").replace("{json}", "JSONB")
+    let version_1 = include_str!("../../src/schema/0001_tables.sql").replace("{json}", "JSONB")
         + "CREATE TABLE clerk_webhooks_schema (version INTEGER PRIMARY KEY); \
            INSERT INTO clerk_webhooks_schema (version) VALUES (1); \
            CREATE INDEX app_users_data ON clerk_users USING GIN (data); \

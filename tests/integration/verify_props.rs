@@ -1,12 +1,11 @@
 //! Property tests of the verifier: no input panics it, what it signs it accepts, and any single
 //! changed byte is refused.
 
-mod common;
-
 use clerk_webhooks::VerifyError;
-use common::{at, verifier, NOW};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
+
+use crate::common::{at, verifier, NOW};
 
 fn now() -> std::time::SystemTime {
     at(NOW)

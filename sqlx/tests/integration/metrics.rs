@@ -1,6 +1,5 @@
 //! What the sync did with each delivery, counted through the `metrics` facade (with clerk-webhooks'
 //! `metrics` feature, which this package's turns on) and read back with its debugging recorder.
-#![cfg(feature = "metrics")]
 
 use clerk_webhooks_test_support::recorded_metrics::{counter, with_recorder};
 use clerk_webhooks_test_support::NOW;

@@ -2,12 +2,6 @@
 //! consumed by the crate's workers, deployed as apps deploy them: replicas, rolling deploys,
 //! graceful and hard restarts of Redis.
 
-mod common;
-use common::examples;
-#[path = "common/queue_worker.rs"]
-mod queue_worker;
-use clerk_webhooks_test_support::redis_server;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,14 +18,17 @@ use clerk_webhooks_redis::queue::{
     enqueue, queue_config, sweep_done, ConnectOptions, QueueError, RedisQueue, Worker,
     DEFAULT_CONCURRENCY,
 };
-use common::{OTHER_SECRET, SECRET};
+use clerk_webhooks_test_support::redis_server;
 use http::StatusCode;
 use http_body_util::BodyExt;
-use queue_worker::RunningWorker;
 use redis_server::{free_port, RedisServer};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tower::ServiceExt;
+
+use crate::common::examples;
+use crate::common::queue_worker::RunningWorker;
+use crate::common::{OTHER_SECRET, SECRET};
 
 /// The wall clock: Redis and the workers run on it.
 fn verifier() -> Verifier {

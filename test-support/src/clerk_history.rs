@@ -1,6 +1,5 @@
 //! Bodies of the user, organization and membership events the sync keeps, as Clerk shapes them,
 //! and a seeded history of them for many objects.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use serde_json::{json, Value};
 
@@ -90,7 +89,7 @@ impl Rng {
         Self(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -100,7 +99,7 @@ impl Rng {
 
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     /// True with probability `percent`/100.

@@ -8,13 +8,6 @@
 //! `SYNC_ORDERINGS=N` tries N orderings per database (default 4: the history reversed, and
 //! seeded shuffles).
 
-#[path = "common/clerk_history.rs"]
-mod clerk_history;
-mod common;
-use clerk_webhooks_test_support::postgres_server;
-#[path = "common/sync_db.rs"]
-mod sync_db;
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,15 +16,18 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
-use clerk_history::{history, HistoryEvent, Rng};
 use clerk_webhooks::{ClerkWebhookLayer, Delivery};
 use clerk_webhooks_sqlx::{Mirror, SyncError, Synced};
+use clerk_webhooks_test_support::postgres_server;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use sync_db::{MirrorRow, TestDb};
+
+use crate::common;
+use crate::common::sync_db::{self, MirrorRow, TestDb};
+use clerk_webhooks_test_support::clerk_history::{history, HistoryEvent, Rng};
 
 const USERS: usize = 200;
 const ORGANIZATIONS: usize = 20;

@@ -1,8 +1,5 @@
 //! With the `tracing` feature, each rejection emits one bounded event with the code and the
 //! svix-id, and never the body or the secret; an accepted delivery one debug event.
-#![cfg(feature = "tracing")]
-
-mod common;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -12,11 +9,12 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use clerk_webhooks::ClerkWebhookLayer;
-use common::*;
 use tower::ServiceExt;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
+
+use crate::common::*;
 
 /// Records every event as `LEVEL field=value ...`.
 #[derive(Clone, Default)]

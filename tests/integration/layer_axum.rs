@@ -1,7 +1,5 @@
 //! ClerkWebhookLayer end to end through a real axum `Router`.
 
-mod common;
-
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,12 +15,13 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use clerk_webhooks::layer::UnsupportedEvents;
 use clerk_webhooks::{ClerkEvent, ClerkWebhookLayer, Delivery, EventMeta};
-use common::*;
 use http::{Request, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+use crate::common::*;
 
 #[derive(Clone, Default)]
 struct Calls(Arc<AtomicUsize>);

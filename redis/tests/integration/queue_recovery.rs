@@ -2,10 +2,6 @@
 //! says what happened to a delivery, dead jobs can be listed and re-queued, and finished jobs are
 //! swept after a retention. Against a real `redis-server` and the crate's workers.
 
-#[path = "common/queue_worker.rs"]
-mod queue_worker;
-use clerk_webhooks_test_support::redis_server;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,11 +12,13 @@ use clerk_webhooks_redis::queue::{
     dead_jobs, enqueue, queue_config, requeue_all_dead, requeue_dead, sweep_done, Worker,
     DEFAULT_DONE_RETENTION,
 };
-use queue_worker::RunningWorker;
+use clerk_webhooks_test_support::redis_server;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use redis_server::RedisServer;
 use tokio::sync::Notify;
+
+use crate::common::queue_worker::RunningWorker;
 
 const ENDPOINT: &str = "recovery-test";
 
