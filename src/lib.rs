@@ -2,11 +2,13 @@
 //!
 //! # Where things are
 //!
-//! Each public item has one path. What an app names (the layer, the verifier and its secret, the
-//! event, its metadata, the delivery, and their errors) is at the crate root; the rest lives in
-//! the module of its concept and nowhere else:
+//! Each public item has one path, in the module of its concept; what an app names (the layer, the
+//! verifier and its secret, the event, its metadata, the delivery, and their errors) is also
+//! re-exported at the crate root:
+//! - [`guide`]: how to fit the crate into an app, one topic per page;
 //! - [`event`]: the data types of Clerk's events;
-//! - [`layer`]: the service, its bodies, its future and its rejections;
+//! - [`layer`]: the layer, its service, its bodies and its future;
+//! - [`rejection`]: every answer the crate gives instead of your service, with its status and code;
 //! - [`dedupe`]: processing each delivery once;
 //! - [`queue`]: answer fast, process later: the route that hands verified deliveries to a durable
 //!   queue, and what every queue backend shares;

@@ -3,7 +3,7 @@
 //! same for a bare insert of one row in its own transaction, the least any database write costs.
 //!
 //! ```text
-//! cargo bench --bench sync --features postgres,sqlite
+//! cargo bench -p clerk-webhooks-sqlx --bench sync --features postgres,sqlite
 //! ```
 //!
 //! PostgreSQL runs in a throwaway cluster on loopback with its default durability (fsync on,

@@ -118,8 +118,8 @@ pub(crate) struct Config {
     pub(crate) budget: UnverifiedBudget,
     /// Shared by the layer's clones: the refusals in a row, for the loud signal.
     pub(crate) streak: Arc<FailureStreak>,
-    /// The deadline of bodies not verified yet; `None` when turned off. Kept only with the `tokio`
-    /// feature, inside a tokio runtime.
+    /// The deadline of bodies not verified yet; `None` when turned off. Kept by tokio's timer with
+    /// the `tokio` feature inside a runtime that has one, else checked as the body sends more.
     pub(crate) min_body_rate: Option<MinBodyRate>,
     /// Set, for the layer and its clones, once the tokio runtime turned out to have no timer.
     pub(crate) no_timer: Arc<std::sync::atomic::AtomicBool>,

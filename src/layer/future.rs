@@ -219,9 +219,10 @@ fn arm_timer(no_timer: &std::sync::atomic::AtomicBool) -> Option<Timer> {
         Err(_) => {
             no_timer.store(true, Ordering::Relaxed);
             error!(
-                "clerk webhook layer: the tokio runtime has no timer, so bodies that arrive too \
-                 slowly are not refused; build the runtime with `enable_time()` (or \
-                 `enable_all()`), or turn the deadline off with `without_min_body_rate()`"
+                "clerk webhook layer: the tokio runtime has no timer, so bodies that stop sending \
+                 are not refused (slow ones are, when they send more); build the runtime with \
+                 `enable_time()` (or `enable_all()`), or turn the deadline off with \
+                 `without_min_body_rate()`"
             );
             None
         }

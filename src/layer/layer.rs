@@ -37,8 +37,9 @@ use crate::verify::Verifier;
 /// [minimum rate](Self::with_min_body_rate) (by default 64 KiB/s once 5 s have passed) or it is
 /// refused with `408 Request Timeout` (code `body_too_slow`) and the bytes it held go back to the
 /// budget: a client trickling a forged body, or stalling halfway, cannot hold memory for long.
-/// That deadline covers only the body before verification, and needs the `tokio` feature (on by
-/// default) and a tokio runtime. Put a deadline on the whole request, handler included, outside
+/// That deadline covers only the body before verification; a body that stops sending altogether is
+/// refused only with the `tokio` feature (off by default: turn it on in a tokio app), whose timer
+/// wakes the layer (see [Timer](Self::with_min_body_rate#timer)). Put a deadline on the whole request, handler included, outside
 /// this layer, such as tower-http's `TimeoutLayer` (Svix itself gives up after 15 seconds, so 10
 /// is plenty); headers that trickle in are the server's to bound (hyper's
 /// `http1().header_read_timeout`):
@@ -140,7 +141,7 @@ impl ClerkWebhookLayer {
     /// where `start` is when the layer first had to wait for the body; it moves forward as bytes
     /// arrive. A body still short of it when the deadline passes is refused with
     /// `408 Request Timeout` (code `body_too_slow`, logged at `warn` like other refusals, and not
-    /// counted toward the [loud signal](crate#metrics): scanners and attackers send such bodies),
+    /// counted toward the loud signal, the operations guide's "refused in a row": scanners and attackers send such bodies),
     /// and the bytes it held go back to the [unverified budget](Self::with_unverified_budget) at
     /// once. A forged request therefore holds at most the body limit for
     /// `grace + limit / bytes_per_sec` (21 s at the defaults); to keep the budget full an attacker
@@ -150,16 +151,19 @@ impl ClerkWebhookLayer {
     ///
     /// # Timer
     ///
-    /// The deadline is kept with tokio's timer (cargo feature `tokio`, on by default), armed only
-    /// for a body not complete when the layer first reads it: a delivery that arrives with its
-    /// headers, as nearly all do, costs no timer, no clock read and no allocation. Without the
-    /// feature, or for a body first read outside a tokio runtime, there is no deadline (bound the
-    /// request from outside, as in [Deadlines](Self#deadlines)). A tokio runtime needs its timer
-    /// enabled (`Builder::enable_time` or `enable_all`, as `#[tokio::main]` and `#[tokio::test]`
-    /// build it) to keep it: tokio panics when a timer is armed on a runtime without one and
-    /// offers no way to ask beforehand, so the layer catches that panic the first time, logs at
-    /// `error` that slow bodies are not refused, and keeps no deadline from then on (a build with
-    /// `panic = "abort"` cannot catch it: turn the deadline off there).
+    /// With the cargo feature `tokio` (off by default: turn it on in a tokio app) the deadline is
+    /// kept with tokio's timer, which wakes the layer when it passes, so a body that stops sending
+    /// is refused too. It is armed only for a body not complete when the layer first reads it: a
+    /// delivery that arrives with its headers, as nearly all do, costs no timer, no clock read and
+    /// no allocation. Without the feature, for a body first read outside a tokio runtime, or on a
+    /// runtime without a timer, the deadline is checked each time the body sends more and makes
+    /// the layer wait again: a body that trickles is still refused, one that stops sending is left
+    /// to the request's deadline (bound it from outside, as in [Deadlines](Self#deadlines)). A tokio
+    /// runtime needs its timer enabled (`Builder::enable_time` or `enable_all`, as `#[tokio::main]`
+    /// and `#[tokio::test]` build it): tokio panics when a timer is armed on a runtime without one
+    /// and offers no way to ask beforehand, so the layer catches that panic the first time, logs at
+    /// `error` that stalled bodies are not refused, and checks the deadline as bodies send more
+    /// from then on (a build with `panic = "abort"` cannot catch it: turn the deadline off there).
     ///
     /// ```
     /// use std::time::Duration;
@@ -188,8 +192,8 @@ impl ClerkWebhookLayer {
     }
 
     /// Verifies and checks the envelope, but does not type the event: for routes that store the
-    /// delivery and process it later, such as the [`queue`](crate#answer-fast-process-later)'s
-    /// `DeliveryQueue`.
+    /// delivery and process it later, such as the [`queue`](crate::queue)'s
+    /// [`DeliveryQueue`](crate::queue::DeliveryQueue).
     ///
     /// The signature, the headers and the body being a JSON webhook envelope (an object with a
     /// string `type` and a `data` field) are checked as always; the event's data is not read, so

@@ -17,7 +17,7 @@
 //!
 //! # fn run(backend: impl QueueBackend) -> Result<(), Box<dyn std::error::Error>> {
 //! let layer = ClerkWebhookLayer::from_env()?.verify_only();
-//! // `backend`: `clerk_webhooks_redis::RedisQueue::connect(url, "myapp-production").await?`
+//! // `backend`: `clerk_webhooks_redis::queue::RedisQueue::connect(url, "myapp-production").await?`
 //! let app: Router = Router::new()
 //!     .route("/webhooks/clerk", post_service(DeliveryQueue::new(backend)).route_layer(layer));
 //! # Ok(()) }

@@ -1,7 +1,8 @@
 //! Every answer the crate gives instead of the service behind it: one type per failure, each with
 //! its status, its stable code and its JSON body `{"error": CODE, "message": TEXT}` (the
 //! [table](crate#error-codes) lists them), and, with the `axum` feature, `IntoResponse`, which logs
-//! the rejection where it becomes a response. The message names headers, limits, event types and
+//! the rejection where it becomes a response ([`VerifyError`](crate::VerifyError) answers through
+//! [`WebhookRejection`]). The message names headers, limits, event types and
 //! field paths, never a value from the body or a secret.
 //!
 //! - The layer's: [`WebhookRejection`], one of [`VerifyError`](crate::VerifyError),

@@ -309,16 +309,34 @@ async fn without_a_minimum_rate_a_stalled_body_waits_as_long_as_the_client() {
     }
 }
 
-/// Outside a tokio runtime there is no timer to keep a deadline: the layer does without one, and
-/// does not panic.
-#[test]
-fn outside_a_tokio_runtime_a_waiting_body_has_no_deadline_and_no_panic() {
+/// Runs `future` to completion on this thread, outside any tokio runtime.
+fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
             self.0.unpark();
         }
     }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            Poll::Ready(output) => break output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// `layer`'s answer to `request`, outside any tokio runtime.
+fn answer_outside_a_runtime(layer: ClerkWebhookLayer, request: Request<WaitsOnce>) -> Answer {
+    block_on(service::<WaitsOnce>(layer).oneshot(request)).unwrap()
+}
+
+/// Outside a tokio runtime there is no timer to wake the layer: the deadline is checked each time
+/// the body makes the layer wait, so a body within it is served, and the layer does not panic.
+#[test]
+fn outside_a_tokio_runtime_a_body_within_its_deadline_is_served_without_a_panic() {
     let delivery = padded_delivery(4096);
     let request = signed_request(
         "/",
@@ -327,15 +345,29 @@ fn outside_a_tokio_runtime_a_waiting_body_has_no_deadline_and_no_panic() {
         &delivery,
         WaitsOnce(Some(Bytes::from(delivery.clone())), false),
     );
-    let service = service::<WaitsOnce>(ClerkWebhookLayer::new(verifier()));
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(service.oneshot(request));
-    let response = loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(response) => break response.unwrap(),
-            Poll::Pending => std::thread::park(),
-        }
-    };
+    let response = answer_outside_a_runtime(ClerkWebhookLayer::new(verifier()), request);
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Issue 31 (no tokio in a default build): without a timer, a body past its deadline when it makes
+/// the layer wait is refused all the same. With no grace, a body that has sent nothing is past it
+/// the moment it first makes the layer wait.
+#[test]
+fn outside_a_tokio_runtime_a_body_past_its_deadline_is_refused_when_it_waits() {
+    let delivery = padded_delivery(4096);
+    let request = signed_request(
+        "/",
+        "msg_1",
+        NOW,
+        &delivery,
+        WaitsOnce(Some(Bytes::from(delivery.clone())), false),
+    );
+    let layer = ClerkWebhookLayer::new(verifier()).with_min_body_rate(64 * 1024, Duration::ZERO);
+    let response = answer_outside_a_runtime(layer, request);
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    let body = block_on(response.into_body().collect()).unwrap().to_bytes();
+    assert!(
+        String::from_utf8_lossy(&body).contains("\"body_too_slow\""),
+        "{body:?}"
+    );
 }
