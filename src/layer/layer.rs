@@ -39,9 +39,9 @@ use crate::verify::Verifier;
 /// budget: a client trickling a forged body, or stalling halfway, cannot hold memory for long.
 /// That deadline covers only the body before verification; a body that stops sending altogether is
 /// refused only with the `tokio` feature (off by default: turn it on in a tokio app), whose timer
-/// wakes the layer (see [Timer](Self::with_min_body_rate#timer)). Put a deadline on the whole request, handler included, outside
-/// this layer, such as tower-http's `TimeoutLayer` (Svix itself gives up after 15 seconds, so 10
-/// is plenty); headers that trickle in are the server's to bound (hyper's
+/// wakes the layer (see [`with_min_body_rate`](Self::with_min_body_rate)). Put a deadline on the
+/// whole request, handler included, outside this layer, such as tower-http's `TimeoutLayer` (Svix
+/// itself gives up after 15 seconds, so 10 is plenty); headers that trickle in are the server's to bound (hyper's
 /// `http1().header_read_timeout`):
 ///
 /// ```
