@@ -328,15 +328,8 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// `layer`'s answer to `request`, outside any tokio runtime.
-fn answer_outside_a_runtime(layer: ClerkWebhookLayer, request: Request<WaitsOnce>) -> Answer {
-    block_on(service::<WaitsOnce>(layer).oneshot(request)).unwrap()
-}
-
-/// Outside a tokio runtime there is no timer to wake the layer: the deadline is checked each time
-/// the body makes the layer wait, so a body within it is served, and the layer does not panic.
-#[test]
-fn outside_a_tokio_runtime_a_body_within_its_deadline_is_served_without_a_panic() {
+/// `layer`'s answer, outside any tokio runtime, to a genuine delivery that makes it wait once.
+fn answer_outside_a_runtime(layer: ClerkWebhookLayer) -> Answer {
     let delivery = padded_delivery(4096);
     let request = signed_request(
         "/",
@@ -345,7 +338,14 @@ fn outside_a_tokio_runtime_a_body_within_its_deadline_is_served_without_a_panic(
         &delivery,
         WaitsOnce(Some(Bytes::from(delivery.clone())), false),
     );
-    let response = answer_outside_a_runtime(ClerkWebhookLayer::new(verifier()), request);
+    block_on(service::<WaitsOnce>(layer).oneshot(request)).unwrap()
+}
+
+/// Outside a tokio runtime there is no timer to wake the layer: the deadline is checked each time
+/// the body makes the layer wait, so a body within it is served, and the layer does not panic.
+#[test]
+fn outside_a_tokio_runtime_a_body_within_its_deadline_is_served_without_a_panic() {
+    let response = answer_outside_a_runtime(ClerkWebhookLayer::new(verifier()));
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -354,16 +354,8 @@ fn outside_a_tokio_runtime_a_body_within_its_deadline_is_served_without_a_panic(
 /// the moment it first makes the layer wait.
 #[test]
 fn outside_a_tokio_runtime_a_body_past_its_deadline_is_refused_when_it_waits() {
-    let delivery = padded_delivery(4096);
-    let request = signed_request(
-        "/",
-        "msg_1",
-        NOW,
-        &delivery,
-        WaitsOnce(Some(Bytes::from(delivery.clone())), false),
-    );
     let layer = ClerkWebhookLayer::new(verifier()).with_min_body_rate(64 * 1024, Duration::ZERO);
-    let response = answer_outside_a_runtime(layer, request);
+    let response = answer_outside_a_runtime(layer);
     assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
     let body = block_on(response.into_body().collect()).unwrap().to_bytes();
     assert!(
