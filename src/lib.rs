@@ -85,6 +85,7 @@ pub mod __fuzzing {
 /// packages only.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::dedupe::store::FOREVER;
     pub use crate::response::{error_json, json_response, rejection_response};
 
     /// The log macros: through `tracing` with this crate's `tracing` feature, else nothing (and

@@ -8,11 +8,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 
+use clerk_webhooks::__private::FOREVER;
 use clerk_webhooks::dedupe::{Claim, ClaimToken, DedupeStore, StoreError};
-
-/// The longest expiry this store sets: a longer lease or retention (up to `Duration::MAX`) means
-/// "as long as Redis keeps the key", and adding it to a clock could overflow.
-const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// The default key prefix. A key is `{prefix}:{endpoint}:{svix-id}`: the endpoint namespace
 /// ([`Delivery::key`](clerk_webhooks::Delivery::key)) keeps endpoints sharing one Redis apart.

@@ -18,7 +18,7 @@ mod future;
 mod layer;
 mod memory;
 mod service;
-mod store;
+pub(crate) mod store;
 
 pub use self::future::ResponseFuture;
 pub use self::layer::{DedupeLayer, DEFAULT_LEASE, DEFAULT_RETENTION};

@@ -7,9 +7,10 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The longest a lease or retention is held by the crate's stores: a longer one (up to
-/// `Duration::MAX`) means "as long as the store lives", and adding it to a clock could overflow.
-pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+/// The longest a lease or retention is held by the stores (`MemoryStore`, clerk-webhooks-redis's
+/// `RedisStore`): a longer one (up to `Duration::MAX`) means "as long as the store lives", and
+/// adding it to a clock could overflow.
+pub const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// Proof that this process holds the processing lease of a delivery id; only its holder can
 /// complete or release the claim.
