@@ -92,10 +92,13 @@ impl http_body::Body for ReadyChunks {
     }
 }
 
-/// Builds the example `name` of the package in `package_dir` (`env!("CARGO_MANIFEST_DIR")`) with the cargo running this test (and `features`, cargo arguments such as
-/// `--all-features`) and returns its executable. (`cargo test
+/// Builds the example `name` of the package whose tests are running (cargo sets
+/// `CARGO_MANIFEST_DIR` for the test process) with the cargo running this test (and `features`,
+/// cargo arguments such as `--all-features`) and returns its executable. (`cargo test
 /// --all-targets` builds examples only as test harnesses, so their `main` must be built here.)
-pub fn example(package_dir: &str, name: &str, features: &[&str]) -> PathBuf {
+pub fn example(name: &str, features: &[&str]) -> PathBuf {
+    let package_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("CARGO_MANIFEST_DIR is unset: run the tests with cargo");
     let output = Command::new(env!("CARGO"))
         .args([
             "build",

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::examples::{example, Running};
+use crate::common::{example, Running};
 
 /// How long a line may take to appear before the test gives up (a guard, never a wait).
 const PATIENCE: Duration = Duration::from_secs(60);

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clerk_webhooks::{SigningSecret, Verifier};
 
-use crate::common::examples::{example, Running};
+use crate::common::{example, Running};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 

@@ -26,9 +26,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
-use crate::common::examples;
 use crate::common::queue_worker::RunningWorker;
-use crate::common::{OTHER_SECRET, SECRET};
+use crate::common::{example, Running, OTHER_SECRET, SECRET};
 
 /// The wall clock: Redis and the workers run on it.
 fn verifier() -> Verifier {
@@ -1265,7 +1264,7 @@ async fn five_processes_of_the_example_worker_process_each_delivery_once() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let executable = examples::example("queue_worker", &[]);
+    let executable = example("queue_worker", &[]);
     let dir = std::env::temp_dir().join(format!("clerk-webhooks-replicas-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let server = RedisServer::start_durable_on(free_port(), &dir);
@@ -1288,7 +1287,7 @@ async fn five_processes_of_the_example_worker_process_each_delivery_once() {
                 printed.lock().unwrap().push(line);
             }
         });
-        examples::Running(child)
+        Running(child)
     };
     let mut processes = Vec::new();
     for _ in 0..5 {

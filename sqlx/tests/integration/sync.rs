@@ -9,8 +9,8 @@ use clerk_webhooks_sqlx::{Change, Inbox, Mirror, ObjectKind, Synced};
 use clerk_webhooks_test_support::postgres_server;
 use postgres_server::PostgresServer;
 
+use crate::common;
 use crate::common::sync_db::{self, TestDb};
-use crate::common::{self, examples};
 use clerk_webhooks_test_support::clerk_history::{deleted, envelope, user};
 
 async fn fresh<DB: TestDb>(pool: sqlx::Pool<DB>) -> Mirror<DB> {
@@ -762,7 +762,7 @@ async fn a_killed_database_keeps_acknowledged_deliveries_only() {
 #[test]
 fn the_sync_example_converges() {
     let output =
-        std::process::Command::new(examples::example("sync", &["--features", "sqlite,axum"]))
+        std::process::Command::new(common::example("sync", &["--features", "sqlite,axum"]))
             .output()
             .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
